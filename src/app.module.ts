@@ -1,0 +1,42 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { EnvelopeExceptionFilter } from './common/envelope-exception.filter';
+import { EnvelopeInterceptor } from './common/envelope.interceptor';
+import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { AppValidationPipe } from './common/validation.pipe';
+import { AppConfig } from './config/app-config';
+import { AppConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { DispatchModule } from './modules/dispatch/dispatch.module';
+import { HandlersModule } from './modules/handlers/handlers.module';
+import { HealthModule } from './modules/health/health.module';
+import { TasksModule } from './modules/tasks/tasks.module';
+
+@Module({})
+export class AppModule implements NestModule {
+  /** `databaseUrl` is the resolved server: DATABASE_URL, or the embedded one main.ts started. */
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.databasePoolSize }),
+        ScheduleModule.forRoot(),
+        HealthModule,
+        HandlersModule,
+        TasksModule,
+        DispatchModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useClass: AppValidationPipe },
+        { provide: APP_FILTER, useClass: EnvelopeExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes('{*path}');
+  }
+}

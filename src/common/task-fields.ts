@@ -1,0 +1,83 @@
+import { Transform } from 'class-transformer';
+import { Matches, ValidateBy, ValidationOptions } from 'class-validator';
+
+export const MAX_UINT64 = 18446744073709551615n;
+/** 9999-12-31T23:59:59Z: far enough for any schedule, and inside PostgreSQL's timestamptz. */
+export const MAX_TIMESTAMP = 253402300799;
+export const MAX_URL_LENGTH = 2048;
+
+export const CATE_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const CATE_MESSAGE = 'cate must be 1 to 128 characters from A-Z a-z 0-9 . _ : -';
+export const KEY_MESSAGE = `key must be an integer from 1 to ${MAX_UINT64}`;
+export const TIMESTAMP_MESSAGE = `timestamp must be Unix seconds from 0 to ${MAX_TIMESTAMP}`;
+export const HANDLER_MESSAGE = 'handler must be an absolute http:// or https:// URL';
+
+/** JSON integers (number or bigint) and decimal strings become a canonical decimal string. */
+export const ToKeyString = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+    if (typeof value === 'string' && /^\d{1,25}$/.test(value)) return BigInt(value).toString();
+    return value;
+  });
+
+export const IsTaskKey = (options?: ValidationOptions): PropertyDecorator =>
+  ValidateBy(
+    {
+      name: 'isTaskKey',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          /^\d+$/.test(value) &&
+          BigInt(value) >= 1n &&
+          BigInt(value) <= MAX_UINT64,
+        defaultMessage: () => KEY_MESSAGE,
+      },
+    },
+    options,
+  );
+
+/** Body numbers arrive as number or bigint; query strings as text. */
+export const ToTimestamp = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => {
+    if (typeof value === 'bigint') return Number(value);
+    if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return Number(value);
+    return value;
+  });
+
+export const IsUnixTimestamp = (options?: ValidationOptions): PropertyDecorator =>
+  ValidateBy(
+    {
+      name: 'isUnixTimestamp',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'number' &&
+          Number.isFinite(value) &&
+          value >= 0 &&
+          value <= MAX_TIMESTAMP,
+        defaultMessage: () => TIMESTAMP_MESSAGE,
+      },
+    },
+    options,
+  );
+
+export const IsCate = (): PropertyDecorator => Matches(CATE_PATTERN, { message: CATE_MESSAGE });
+
+export function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+export const IsHttpUrl = (options?: ValidationOptions): PropertyDecorator =>
+  ValidateBy(
+    {
+      name: 'isHttpUrl',
+      validator: { validate: isHttpUrl, defaultMessage: () => HANDLER_MESSAGE },
+    },
+    options,
+  );

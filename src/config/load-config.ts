@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import * as ipaddr from 'ipaddr.js';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
+
+/** Raised when the environment or CONF_FILE holds a bad value; the message names the variable. */
+export class ConfigError extends Error {}
+
+type RawEnv = Record<string, string | undefined>;
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : value;
+
+/** One property per environment variable; names are the variable names, so messages name them. */
+class EnvironmentVariables {
+  @IsOptional() @IsString() LISTEN_HOST?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+  @IsOptional() @IsString() DATA_DIR?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) EMBEDDED_PG_PORT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(200) DB_POOL_SIZE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000) CALLBACK_TIMEOUT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) MAX_ATTEMPTS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) RETRY_BASE_DELAY_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) RETRY_MAX_DELAY_MS?: number;
+  @IsOptional() @Transform(toList) @IsString({ each: true }) CALLBACK_ALLOW_CIDRS?: string[];
+  @IsOptional()
+  @IsIn(['true', 'false', '1', '0'], { message: 'DISPATCH_ENABLED must be true or false' })
+  DISPATCH_ENABLED?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000) DISPATCH_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5_000) DISPATCH_BATCH_SIZE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) LEASE_MARGIN_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000) POLL_INTERVAL_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000) SWEEP_INTERVAL_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) SHUTDOWN_TIMEOUT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(16_777_216) MAX_PARAMS_BYTES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(268_435_456) BODY_LIMIT_BYTES?: number;
+  @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: LogLevel;
+}
+
+/** The original's sample.conf.json keys and the variables they stand for. */
+const CONF_FILE_KEYS: Record<string, keyof EnvironmentVariables> = {
+  'listen-host': 'LISTEN_HOST',
+  'listen-port': 'PORT',
+  'cb-retry-times': 'MAX_ATTEMPTS',
+  'saving-home': 'DATA_DIR',
+};
+
+/**
+ * Reads configuration from the environment and, when CONF_FILE names one, from a config file in
+ * the original service's format. Environment variables win over the file.
+ */
+export function loadConfig(env: RawEnv = process.env): AppConfig {
+  const raw: RawEnv = { ...readConfFile(env.CONF_FILE), ...definedOnly(env) };
+  const vars = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
+  const errors = validateSync(vars, { skipMissingProperties: false });
+  const messages = errors.flatMap(describe);
+  const cidrs = vars.CALLBACK_ALLOW_CIDRS ?? [];
+  messages.push(...cidrs.filter((c) => !isCidr(c)).map(cidrMessage));
+  if (messages.length > 0) throw new ConfigError(messages.join('; '));
+
+  return {
+    listenHost: vars.LISTEN_HOST ?? '',
+    port: vars.PORT ?? 7080,
+    databaseUrl: vars.DATABASE_URL,
+    dataDir: vars.DATA_DIR ?? './data',
+    embeddedPostgresPort: vars.EMBEDDED_PG_PORT ?? 0,
+    databasePoolSize: vars.DB_POOL_SIZE ?? 10,
+    callbackTimeoutMs: vars.CALLBACK_TIMEOUT_MS ?? 5000,
+    maxAttempts: vars.MAX_ATTEMPTS ?? 3,
+    retryBaseDelayMs: vars.RETRY_BASE_DELAY_MS ?? 1000,
+    retryMaxDelayMs: vars.RETRY_MAX_DELAY_MS ?? 300_000,
+    callbackAllowCidrs: cidrs,
+    dispatchEnabled:
+      vars.DISPATCH_ENABLED === undefined || /^(true|1)$/.test(vars.DISPATCH_ENABLED),
+    dispatchConcurrency: vars.DISPATCH_CONCURRENCY ?? 64,
+    dispatchBatchSize: vars.DISPATCH_BATCH_SIZE ?? 100,
+    leaseMarginMs: vars.LEASE_MARGIN_MS ?? 10_000,
+    pollIntervalMs: vars.POLL_INTERVAL_MS ?? 2000,
+    sweepIntervalMs: vars.SWEEP_INTERVAL_MS ?? 5000,
+    shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    maxParamsBytes: vars.MAX_PARAMS_BYTES ?? 65_536,
+    bodyLimitBytes: vars.BODY_LIMIT_BYTES ?? 1_048_576,
+    logLevel: vars.LOG_LEVEL ?? 'log',
+  };
+}
+
+/** The database tests run against: DATABASE_URL, else the machine's local server. */
+export function testDatabaseUrl(env: RawEnv = process.env): string {
+  return env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+function definedOnly(env: RawEnv): RawEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+function readConfFile(path: string | undefined): RawEnv {
+  if (!path) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`CONF_FILE ${path} cannot be read as JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`CONF_FILE ${path} must hold a JSON object`);
+  }
+  const raw: RawEnv = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const variable = CONF_FILE_KEYS[key];
+    if (variable === undefined) continue; // unknown keys are ignored, as the original does
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new ConfigError(`CONF_FILE ${path}: "${key}" must be a string or a number`);
+    }
+    if (String(value) !== '') raw[variable] = String(value);
+  }
+  return raw;
+}
+
+function describe(error: ValidationError): string[] {
+  return Object.values(error.constraints ?? {});
+}
+
+function isCidr(text: string): boolean {
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return ipaddr.isValid(text);
+  }
+}
+
+function cidrMessage(cidr: string): string {
+  return `CALLBACK_ALLOW_CIDRS entry "${cidr}" is not an IP address or CIDR range`;
+}

@@ -1,0 +1,103 @@
+import { HttpService } from '@nestjs/axios';
+import { Injectable } from '@nestjs/common';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import { AttemptResult } from './retry-policy';
+
+/** Bytes of a response body kept (for the error message); the rest is never read. */
+export const RESPONSE_BODY_CAP = 1024;
+
+export interface CallbackRequest {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** Aborted when the replica shuts down and cuts off deliveries still running. */
+  signal?: AbortSignal;
+}
+
+/**
+ * POSTs one callback and reports what happened as data. One keep-alive agent for all deliveries;
+ * redirects are not followed; the whole attempt (connect, headers, body) is bounded by the
+ * timeout, not only socket idleness, so a handler that drips bytes cannot hold it open.
+ */
+@Injectable()
+export class CallbackClient {
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
+
+  constructor(private readonly http: HttpService) {}
+
+  async post(request: CallbackRequest): Promise<AttemptResult> {
+    const timeout = AbortSignal.timeout(request.timeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    try {
+      const response = await this.http.axiosRef.request<Readable>({
+        method: 'POST',
+        url: request.url,
+        data: request.body,
+        headers: request.headers,
+        signal,
+        maxRedirects: 0,
+        proxy: false,
+        decompress: false,
+        responseType: 'stream',
+        validateStatus: () => true,
+        transformRequest: [(data: unknown) => data],
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
+      });
+      const body = await readCapped(response.data, RESPONSE_BODY_CAP, signal);
+      const retryAfter = response.headers['retry-after'] as unknown;
+      return {
+        kind: 'response',
+        status: response.status,
+        retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+        body,
+      };
+    } catch (error) {
+      if (timeout.aborted) return { kind: 'timeout', timeoutMs: request.timeoutMs };
+      if (request.signal?.aborted) return { kind: 'error', message: 'cut off by shutdown' };
+      return { kind: 'connection_error', message: describeError(error) };
+    }
+  }
+
+  /** Closes idle keep-alive sockets (shutdown). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+/**
+ * Reads at most `cap` bytes of the body. A longer body, or one still arriving when the attempt's
+ * time is up, is cut off by destroying the stream (and its socket); what was read is kept.
+ */
+function readCapped(stream: Readable, cap: number, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (): void => {
+      signal.removeEventListener('abort', finish);
+      stream.removeAllListeners('data');
+      if (!stream.readableEnded) stream.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8').slice(0, cap));
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (size < cap) chunks.push(chunk.subarray(0, cap - size));
+      size += chunk.length;
+      if (size > cap) finish();
+    });
+    stream.once('end', finish);
+    stream.once('error', finish);
+    if (signal.aborted) finish();
+    else signal.addEventListener('abort', finish, { once: true });
+  });
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}

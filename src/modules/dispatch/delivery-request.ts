@@ -1,0 +1,36 @@
+import { trimEpoch } from '../../common/epoch';
+import { ClaimedTask } from '../tasks/tasks.types';
+
+export const DELIVERY_HEADERS = {
+  id: 'x-delivery-id',
+  attempt: 'x-delivery-attempt',
+  due: 'x-task-due',
+} as const;
+
+const USER_AGENT = 'delay-tasks/0.1';
+
+export interface DeliveryRequest {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The callback exactly as the original sends it: `{"cate","inAdvance","key","params"}` in that
+ * order, key as a bare integer, params as stored. Everything new travels in headers.
+ */
+export function buildDeliveryRequest(task: ClaimedTask): DeliveryRequest {
+  if (!/^\d+$/.test(task.key)) throw new Error(`task key ${task.key} is not an integer`);
+  const body =
+    `{"cate":${JSON.stringify(task.cate)},"inAdvance":${task.in_advance},` +
+    `"key":${task.key},"params":${task.params}}`;
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json; charset=UTF-8',
+      'user-agent': USER_AGENT,
+      [DELIVERY_HEADERS.id]: task.delivery_id,
+      [DELIVERY_HEADERS.attempt]: String(task.attempts),
+      [DELIVERY_HEADERS.due]: trimEpoch(task.due_epoch),
+    },
+  };
+}

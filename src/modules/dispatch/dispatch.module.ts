@@ -1,0 +1,13 @@
+import { HttpModule } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+import { TasksModule } from '../tasks/tasks.module';
+import { CallbackClient } from './callback.client';
+import { DispatchWorker } from './dispatch.worker';
+import { LeaseSweeper } from './lease.sweeper';
+
+@Module({
+  imports: [HttpModule, TasksModule],
+  providers: [CallbackClient, DispatchWorker, LeaseSweeper],
+  exports: [DispatchWorker],
+})
+export class DispatchModule {}

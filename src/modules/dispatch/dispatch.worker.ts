@@ -1,0 +1,196 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DATABASE_URL } from '../../database/database.module';
+import { TasksRepository } from '../tasks/tasks.repository';
+import { ClaimedTask } from '../tasks/tasks.types';
+import { CallbackClient } from './callback.client';
+import { CompletionBatcher } from './completion.batcher';
+import { buildDeliveryRequest } from './delivery-request';
+import { AttemptResult, decideOutcome, Outcome, RetryPolicy } from './retry-policy';
+import { WakeSignal } from './wake-signal';
+import { WakeupListener } from './wakeup.listener';
+
+type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+interface Delivery {
+  done: Promise<void>;
+  cutOff: AbortController;
+}
+
+const ERROR_BACKOFF_MS = 1000;
+
+/**
+ * The per-replica dispatch loop: claim due tasks in batches under a lease, deliver each with
+ * bounded concurrency, record outcomes through the batcher, then sleep until the next due time,
+ * a NOTIFY, a free slot (when waiting for one) or the fallback poll — whichever comes first.
+ * It holds no SQL and no HTTP details: those are in TasksRepository and CallbackClient.
+ */
+@Injectable()
+export class DispatchWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly logger = new Logger(DispatchWorker.name);
+  private readonly wakeSignal = new WakeSignal();
+  private readonly deliveries = new Set<Delivery>();
+  private readonly completions: CompletionBatcher;
+  private readonly listener: WakeupListener;
+  private readonly policy: RetryPolicy;
+  private state: WorkerState = 'idle';
+  private loopDone: Promise<void> | undefined;
+  /** The last claim filled its batch: more is due, so wait for several free slots to claim. */
+  private backlog = false;
+  private waitingForSlot = false;
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly client: CallbackClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DATABASE_URL) databaseUrl: string,
+  ) {
+    this.completions = new CompletionBatcher(tasks, () => this.wake());
+    this.listener = new WakeupListener(databaseUrl, () => this.wake());
+    this.policy = {
+      maxAttempts: config.maxAttempts,
+      baseDelayMs: config.retryBaseDelayMs,
+      maxDelayMs: config.retryMaxDelayMs,
+    };
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  get inFlight(): number {
+    return this.deliveries.size;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.dispatchEnabled) this.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    this.listener.start();
+    this.loopDone = this.loop();
+    this.logger.log(`dispatcher ${this.workerId} started`);
+  }
+
+  /** Re-read the table now (a task became due earlier than the loop's current sleep). */
+  wake(): void {
+    this.wakeSignal.wake();
+  }
+
+  /**
+   * Stops claiming, lets running deliveries finish within the shutdown timeout, cuts off the
+   * rest and releases their claims, then writes every outcome. Safe to call more than once.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.wakeSignal.wake();
+    await this.loopDone;
+    await this.listener.stop();
+    await Promise.race([this.settled(), sleep(this.config.shutdownTimeoutMs)]);
+    for (const delivery of this.deliveries) delivery.cutOff.abort();
+    await this.settled();
+    await this.completions.drain(this.config.shutdownTimeoutMs);
+    this.completions.close();
+    this.client.close();
+    this.state = 'stopped';
+    this.logger.log(`dispatcher ${this.workerId} stopped`);
+  }
+
+  private async settled(): Promise<void> {
+    await Promise.allSettled([...this.deliveries].map((d) => d.done));
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'running') {
+      try {
+        await this.tick();
+      } catch (error) {
+        this.logger.warn(`dispatch loop error: ${(error as Error).message}`);
+        await this.wakeSignal.sleep(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  private async tick(): Promise<void> {
+    const wanted = this.claimSize();
+    this.waitingForSlot = wanted === 0;
+    if (wanted === 0) {
+      await this.wakeSignal.sleep(this.config.pollIntervalMs);
+      return;
+    }
+    this.wakeSignal.reset(); // the claim and next-due reads below see everything committed so far
+    const claimed = await this.tasks.claimDue(this.workerId, wanted, this.leaseMs());
+    for (const task of claimed) this.startDelivery(task);
+    this.backlog = claimed.length === wanted;
+    if (this.backlog || this.state !== 'running') return;
+    const delayMs = await this.tasks.nextDueDelayMs();
+    const poll = this.config.pollIntervalMs;
+    await this.wakeSignal.sleep(delayMs === null ? poll : Math.min(Math.max(delayMs, 0), poll));
+  }
+
+  /** How many tasks to claim now: 0 while slots are short or outcomes are not yet written. */
+  private claimSize(): number {
+    const { dispatchConcurrency: concurrency, dispatchBatchSize: batch } = this.config;
+    if (this.completions.size >= concurrency * 4) return 0;
+    const free = concurrency - this.deliveries.size;
+    const minimum = this.backlog ? Math.min(batch, Math.ceil(concurrency / 2)) : 1;
+    return free >= minimum ? Math.min(free, batch) : 0;
+  }
+
+  private leaseMs(): number {
+    return this.config.callbackTimeoutMs + this.config.leaseMarginMs;
+  }
+
+  private startDelivery(task: ClaimedTask): void {
+    const delivery: Delivery = { cutOff: new AbortController(), done: Promise.resolve() };
+    delivery.done = this.deliver(task, delivery.cutOff.signal)
+      .then((outcome) => this.completions.add({ claim: task, outcome }))
+      .finally(() => {
+        this.deliveries.delete(delivery);
+        if (this.waitingForSlot || this.backlog) this.wake();
+      });
+    this.deliveries.add(delivery);
+  }
+
+  private async deliver(
+    task: ClaimedTask,
+    cutOff: AbortSignal,
+  ): Promise<Outcome | { kind: 'release' }> {
+    const result = await this.attempt(task, cutOff);
+    if (cutOff.aborted) return { kind: 'release' };
+    return decideOutcome(result, task.attempts, this.policy);
+  }
+
+  /** One attempt; a task that makes delivery throw (bad data) fails like any other attempt. */
+  private async attempt(task: ClaimedTask, cutOff: AbortSignal): Promise<AttemptResult> {
+    try {
+      if (!task.handler_url) return { kind: 'no_handler' };
+      const request = buildDeliveryRequest(task);
+      return await this.client.post({
+        url: task.handler_url,
+        ...request,
+        timeoutMs: this.config.callbackTimeoutMs,
+        signal: cutOff,
+      });
+    } catch (error) {
+      return { kind: 'error', message: (error as Error).message };
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { TasksRepository } from '../tasks/tasks.repository';
+import { DispatchWorker } from './dispatch.worker';
+
+const SWEEP_BATCH = 1000;
+const INTERVAL_NAME = 'lease-sweeper';
+
+/**
+ * Every SWEEP_INTERVAL_MS, returns tasks whose lease expired (their replica died, hung or lost
+ * the database mid-delivery) to the queue. Every replica runs it; SKIP LOCKED keeps them apart.
+ */
+@Injectable()
+export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(LeaseSweeper.name);
+  private sweeping = false;
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly worker: DispatchWorker,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.dispatchEnabled) return;
+    const timer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
+    this.scheduler.addInterval(INTERVAL_NAME, timer);
+  }
+
+  beforeApplicationShutdown(): void {
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) {
+      this.scheduler.deleteInterval(INTERVAL_NAME);
+    }
+  }
+
+  /** Returns how many leases were rescued. Overlapping runs are skipped. */
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      let total = 0;
+      for (;;) {
+        const rescued = await this.tasks.rescueExpiredLeases(SWEEP_BATCH);
+        total += rescued;
+        if (rescued < SWEEP_BATCH) break;
+      }
+      if (total > 0) {
+        this.logger.warn(`returned ${total} tasks with expired leases to the queue`);
+        this.worker.wake();
+      }
+      return total;
+    } catch (error) {
+      this.logger.warn(`lease sweep failed: ${(error as Error).message}`);
+      return 0;
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/** What one delivery attempt came to, as data (the callback client never throws). */
+export type AttemptResult =
+  | { kind: 'response'; status: number; retryAfter?: string; body: string }
+  | { kind: 'timeout'; timeoutMs: number }
+  | { kind: 'connection_error'; message: string }
+  | { kind: 'no_handler' }
+  | { kind: 'error'; message: string };
+
+/** What the dispatcher records for the attempt. */
+export type Outcome =
+  | { kind: 'ok' }
+  | { kind: 'retry'; delayMs: number; error: string }
+  | { kind: 'fail'; error: string };
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  /** Cap on any delay, computed or asked for with Retry-After. */
+  maxDelayMs: number;
+}
+
+const MAX_ERROR_LENGTH = 500;
+
+/** Success is any 2xx; everything else is retried with backoff until attempts run out. */
+export function decideOutcome(
+  result: AttemptResult,
+  attempt: number,
+  policy: RetryPolicy,
+  options: { random?: () => number; nowMs?: number } = {},
+): Outcome {
+  if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
+    return { kind: 'ok' };
+  }
+  const error = describeFailure(result);
+  if (attempt >= policy.maxAttempts) return { kind: 'fail', error };
+  const requested = retryAfterMs(result, options.nowMs ?? Date.now());
+  const delayMs =
+    requested !== undefined
+      ? Math.min(requested, policy.maxDelayMs)
+      : backoffDelayMs(attempt, policy, options.random ?? Math.random);
+  return { kind: 'retry', delayMs, error };
+}
+
+/**
+ * Exponential backoff with "equal jitter": base·2^(attempt−1), of which the upper half is random.
+ * Never zero, so retries are never back-to-back; capped at maxDelayMs.
+ */
+export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () => number): number {
+  const exponential = policy.baseDelayMs * 2 ** Math.max(0, attempt - 1);
+  const capped = Math.min(exponential, policy.maxDelayMs);
+  return Math.round(capped / 2 + (capped / 2) * random());
+}
+
+/** Retry-After (delta seconds or HTTP date) of a 429 or 503, in ms from now; else undefined. */
+export function retryAfterMs(result: AttemptResult, nowMs: number): number | undefined {
+  if (result.kind !== 'response' || (result.status !== 429 && result.status !== 503)) {
+    return undefined;
+  }
+  const header = result.retryAfter?.trim();
+  if (!header) return undefined;
+  if (/^\d+$/.test(header)) return Number(header) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+export function describeFailure(result: AttemptResult): string {
+  switch (result.kind) {
+    case 'response': {
+      const body = result.body.replace(/\s+/g, ' ').trim();
+      return truncate(`HTTP ${result.status}${body ? `: ${body}` : ''}`);
+    }
+    case 'timeout':
+      return `timeout: no response within ${result.timeoutMs} ms`;
+    case 'connection_error':
+      return truncate(`connection error: ${result.message}`);
+    case 'no_handler':
+      return 'no handler: the task has none and its category has no handler registered';
+    case 'error':
+      return truncate(`delivery error: ${result.message}`);
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}

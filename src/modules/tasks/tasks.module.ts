@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { DueNotifier } from './due-notifier';
+import { TasksController } from './tasks.controller';
+import { TasksRepository } from './tasks.repository';
+import { TasksService } from './tasks.service';
+
+@Module({
+  controllers: [TasksController],
+  providers: [TasksRepository, TasksService, DueNotifier],
+  exports: [TasksRepository],
+})
+export class TasksModule {}
