@@ -1,0 +1,24 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { AppModule } from '../../src/app.module';
+import { AppConfig } from '../../src/config/app-config';
+import { loadConfig } from '../../src/config/load-config';
+
+/** Defaults as in production (no environment read), with a test's overrides. */
+export function testConfig(databaseUrl: string, overrides: Partial<AppConfig> = {}): AppConfig {
+  return { ...loadConfig({}), databaseUrl, ...overrides };
+}
+
+/** The whole application on `databaseUrl`, initialised (migrations applied, dispatcher running). */
+export async function startTestApp(
+  databaseUrl: string,
+  overrides: Partial<AppConfig> = {},
+): Promise<INestApplication> {
+  const config = testConfig(databaseUrl, overrides);
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config, databaseUrl)],
+  }).compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
+  await app.init();
+  return app;
+}
