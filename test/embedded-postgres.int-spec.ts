@@ -8,8 +8,6 @@ import {
   type EmbeddedPostgresHandle,
 } from '../src/database/embedded-postgres';
 
-jest.setTimeout(20_000);
-
 const projectRoot = path.resolve(__dirname, '..');
 const modulePath = path.join(projectRoot, 'src/database/embedded-postgres.ts');
 const tempDirs: string[] = [];
@@ -40,8 +38,11 @@ async function withClient<T>(url: string, use: (client: Client) => Promise<T>): 
   }
 }
 
-async function selectOne(url: string): Promise<unknown> {
-  return withClient(url, async (client) => (await client.query('SELECT 1 AS one')).rows[0]);
+async function selectOne(url: string): Promise<{ one: number }> {
+  return withClient(url, async (client) => {
+    const result = await client.query<{ one: number }>('SELECT 1 AS one');
+    return result.rows[0];
+  });
 }
 
 function postmasterPid(dataDir: string): number {
@@ -150,9 +151,10 @@ describe('startEmbeddedPostgres', () => {
     await expect(first.stop()).resolves.toBeUndefined();
 
     const second = await start(dataDir);
-    await expect(
-      withClient(second.url, async (client) => (await client.query('SELECT note FROM kept')).rows),
-    ).resolves.toEqual([{ note: 'first run' }]);
+    const kept = await withClient(second.url, (client) =>
+      client.query<{ note: string }>('SELECT note FROM kept'),
+    );
+    expect(kept.rows).toEqual([{ note: 'first run' }]);
     const secondPids = serverPids(dataDir);
     await second.stop();
     expectServerGone(dataDir, secondPids);

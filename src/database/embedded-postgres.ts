@@ -54,7 +54,7 @@ export async function startEmbeddedPostgres(
   const port = options.port || (await findFreePort());
   const output = new OutputLines(log);
   const server = createServer(pgDir, port, output);
-  await initialiseIfNeeded(server, pgDir, log);
+  await initialiseIfNeeded(server, pgDir, output, log);
   await startServer(server, port, output, log);
   const pid = await readPostmasterPid(pgDir);
   const stop = onceOnly(() => stopServer(pid, pgDir, log));
@@ -195,19 +195,34 @@ function createServer(pgDir: string, port: number, output: OutputLines): Embedde
     // (creating that user if missing) and chowns the data dir to it.
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    // TCP on loopback only; no unix socket in /tmp that could clash with another server's port.
-    postgresFlags: ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      // TCP on loopback only; no unix socket in /tmp that could clash with another server's port.
+      ...['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='],
+      // The app's logger adds its own timestamp to the server's stderr lines forwarded to `log`.
+      ...['-c', 'log_line_prefix=[%p] '],
+    ],
     onLog: (message) => output.add(message),
     onError: (error) => output.add(`error: ${String(error)}`),
   };
   return new (loadEmbeddedPostgres())(options);
 }
 
-async function initialiseIfNeeded(server: EmbeddedPostgres, pgDir: string, log: Log) {
+async function initialiseIfNeeded(
+  server: EmbeddedPostgres,
+  pgDir: string,
+  output: OutputLines,
+  log: Log,
+): Promise<void> {
   if (existsSync(path.join(pgDir, 'PG_VERSION'))) return;
   log(`embedded postgres: initdb in ${pgDir}`);
   const startedAt = Date.now();
-  await server.initialise();
+  // initdb's ~25 lines of progress are noise; on failure the package puts its stderr in the error.
+  output.forwarding = false;
+  try {
+    await server.initialise();
+  } finally {
+    output.forwarding = true;
+  }
   log(`embedded postgres: initdb done in ${Date.now() - startedAt} ms`);
 }
 
@@ -248,6 +263,7 @@ async function ensureDatabase(port: number, database: string): Promise<void> {
 
 /** Splits the package's multi-line chunks into log lines and keeps the last few for errors. */
 class OutputLines {
+  forwarding = true;
   private readonly lines: string[] = [];
 
   constructor(private readonly log: Log) {}
@@ -258,7 +274,7 @@ class OutputLines {
       if (trimmed === '') continue;
       this.lines.push(trimmed);
       if (this.lines.length > RECENT_LOG_LINES) this.lines.shift();
-      this.log(`postgres: ${trimmed}`);
+      if (this.forwarding) this.log(`postgres: ${trimmed}`);
     }
   }
 

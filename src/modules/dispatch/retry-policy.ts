@@ -59,6 +59,9 @@ export function retryAfterMs(result: AttemptResult, nowMs: number): number | und
   const header = result.retryAfter?.trim();
   if (!header) return undefined;
   if (/^\d+$/.test(header)) return Number(header) * 1000;
+  // Every HTTP-date form starts with a day name. Date.parse alone would take "-1" or "1.5" for
+  // dates in 2001 and so retry back-to-back; such values fall back to the backoff instead.
+  if (!/^[A-Za-z]{3}/.test(header)) return undefined;
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

@@ -1,0 +1,145 @@
+import {
+  AttemptResult,
+  backoffDelayMs,
+  decideOutcome,
+  describeFailure,
+  retryAfterMs,
+  RetryPolicy,
+} from './retry-policy';
+
+const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 10_000 };
+const NOW = Date.parse('2030-01-01T00:00:00Z');
+
+function response(status: number, retryAfter?: string, body = ''): AttemptResult {
+  return { kind: 'response', status, retryAfter, body };
+}
+
+/** The delay of a retry outcome; fails the test when the outcome is not a retry. */
+function retryDelay(result: AttemptResult, attempt: number, random: () => number): number {
+  const outcome = decideOutcome(result, attempt, policy, { random, nowMs: NOW });
+  if (outcome.kind !== 'retry') throw new Error(`expected a retry, got ${outcome.kind}`);
+  return outcome.delayMs;
+}
+
+describe('decideOutcome', () => {
+  it.each([200, 201, 204, 299])('treats HTTP %i as delivered', (status) => {
+    expect(decideOutcome(response(status), 1, policy)).toEqual({ kind: 'ok' });
+  });
+
+  it('treats a 2xx on the last attempt as delivered', () => {
+    expect(decideOutcome(response(200), policy.maxAttempts, policy)).toEqual({ kind: 'ok' });
+  });
+
+  it.each<[string, AttemptResult]>([
+    ['HTTP 199', response(199)],
+    ['HTTP 302', response(302)],
+    ['HTTP 400', response(400)],
+    ['HTTP 500', response(500)],
+    ['a timeout', { kind: 'timeout', timeoutMs: 5000 }],
+    ['a connection error', { kind: 'connection_error', message: 'ECONNREFUSED' }],
+    ['a missing handler', { kind: 'no_handler' }],
+    ['a delivery error', { kind: 'error', message: 'bad key' }],
+  ])('retries after %s with a describing error', (_name, result) => {
+    const outcome = decideOutcome(result, 1, policy, { random: () => 0.5 });
+    expect(outcome).toEqual({ kind: 'retry', delayMs: 750, error: describeFailure(result) });
+  });
+
+  it.each([1, 2, 3, 4])('keeps attempt %i backoff within [base·2^(n−1)/2, base·2^(n−1)]', (n) => {
+    const full = policy.baseDelayMs * 2 ** (n - 1);
+    const result: AttemptResult = { kind: 'timeout', timeoutMs: 100 };
+    expect(retryDelay(result, n, () => 0)).toBe(full / 2);
+    expect(retryDelay(result, n, () => 0.999999)).toBeLessThanOrEqual(full);
+    expect(retryDelay(result, n, () => 0.999999)).toBeGreaterThan(full * 0.99);
+    for (let i = 0; i < 50; i += 1) {
+      const delay = retryDelay(result, n, Math.random);
+      expect(delay).toBeGreaterThanOrEqual(full / 2);
+      expect(delay).toBeLessThanOrEqual(full);
+    }
+  });
+
+  it('caps the backoff at maxDelayMs, jitter included', () => {
+    const many: RetryPolicy = { ...policy, maxAttempts: 50 };
+    const result = response(500);
+    const high = decideOutcome(result, 30, many, { random: () => 1 });
+    const low = decideOutcome(result, 30, many, { random: () => 0 });
+    expect(high).toMatchObject({ kind: 'retry', delayMs: policy.maxDelayMs });
+    expect(low).toMatchObject({ kind: 'retry', delayMs: policy.maxDelayMs / 2 });
+  });
+
+  it('never retries back-to-back', () => {
+    const tiny: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 };
+    const outcome = decideOutcome(response(500), 1, tiny, { random: () => 0 });
+    expect(outcome).toMatchObject({ kind: 'retry' });
+    expect((outcome as { delayMs: number }).delayMs).toBeGreaterThan(0);
+  });
+
+  it.each<[string, AttemptResult]>([
+    ['HTTP 500', response(500)],
+    ['a timeout', { kind: 'timeout', timeoutMs: 300 }],
+    ['a connection error', { kind: 'connection_error', message: 'ECONNRESET' }],
+    ['a 429 with Retry-After', response(429, '1')],
+  ])('fails for good after %s on the last attempt', (_name, result) => {
+    expect(decideOutcome(result, policy.maxAttempts, policy)).toEqual({
+      kind: 'fail',
+      error: describeFailure(result),
+    });
+    expect(decideOutcome(result, policy.maxAttempts + 1, policy)).toMatchObject({ kind: 'fail' });
+  });
+
+  it.each([429, 503])('honours Retry-After in seconds on HTTP %i', (status) => {
+    expect(retryDelay(response(status, '3'), 1, () => 0)).toBe(3000);
+    expect(retryDelay(response(status, ' 0 '), 1, () => 0)).toBe(0);
+  });
+
+  it.each([429, 503])('honours Retry-After as an HTTP date on HTTP %i', (status) => {
+    const date = new Date(NOW + 7000).toUTCString();
+    expect(retryDelay(response(status, date), 1, () => 0)).toBe(7000);
+  });
+
+  it('treats a Retry-After date in the past as no wait', () => {
+    const date = new Date(NOW - 60_000).toUTCString();
+    expect(retryDelay(response(503, date), 1, () => 0)).toBe(0);
+  });
+
+  it('caps Retry-After at maxDelayMs', () => {
+    expect(retryDelay(response(429, '3600'), 1, () => 0)).toBe(policy.maxDelayMs);
+    const date = new Date(NOW + 86_400_000).toUTCString();
+    expect(retryDelay(response(503, date), 1, () => 0)).toBe(policy.maxDelayMs);
+  });
+
+  it.each([500, 502, 400, 302, 200])('ignores Retry-After on HTTP %i', (status) => {
+    expect(retryAfterMs(response(status, '3'), NOW)).toBeUndefined();
+    if (status >= 300) expect(retryDelay(response(status, '3'), 1, () => 0)).toBe(500);
+  });
+
+  it.each(['soon', '-1', '1.5', ''])('falls back to backoff on a Retry-After of "%s"', (value) => {
+    expect(retryDelay(response(429, value), 1, () => 0)).toBe(500);
+  });
+});
+
+describe('backoffDelayMs', () => {
+  it('doubles the range with every attempt', () => {
+    const at = (attempt: number): number => backoffDelayMs(attempt, policy, () => 1);
+    expect([at(1), at(2), at(3), at(4), at(5)]).toEqual([1000, 2000, 4000, 8000, 10_000]);
+  });
+});
+
+describe('describeFailure', () => {
+  it('names the status and the start of the body', () => {
+    expect(describeFailure(response(503, undefined, ' busy\n now '))).toBe('HTTP 503: busy now');
+  });
+
+  it('says timeout and the limit', () => {
+    expect(describeFailure({ kind: 'timeout', timeoutMs: 300 })).toMatch(/timeout.*300 ms/);
+  });
+
+  it('says no handler', () => {
+    expect(describeFailure({ kind: 'no_handler' })).toMatch(/no handler/);
+  });
+
+  it('truncates long errors to 500 characters', () => {
+    const text = describeFailure(response(500, undefined, 'x'.repeat(2000)));
+    expect(text).toHaveLength(500);
+    expect(text.endsWith('…')).toBe(true);
+  });
+});
