@@ -1,4 +1,4 @@
-import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json';
+import { isInteger, isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
 
 /** Deepest nesting of arrays/objects accepted in a request body (guards the parser's stack). */
 export const MAX_JSON_DEPTH = 64;
@@ -7,14 +7,25 @@ export class JsonParseError extends Error {}
 
 /**
  * Numbers become JS numbers when that is exact enough, and bigint for integers beyond 2^53, so
- * that keys up to 2^64-1 and big integers in params survive a round trip. Numbers that do not
- * fit a double at all (1e400) are refused rather than turned into Infinity.
+ * that keys up to 2^64-1 and big integers in params survive a round trip. Decimals with more
+ * digits than a double holds (or that underflow to 0) stay LosslessNumber, written as given.
+ * Numbers that do not fit a double at all (1e400) are refused rather than turned into Infinity.
  */
-function parseNumber(text: string): number | bigint {
+function parseNumber(text: string): number | bigint | LosslessNumber {
   if (isInteger(text) && !isSafeNumber(text)) return BigInt(text);
   const value = Number(text);
   if (!Number.isFinite(value)) throw new JsonParseError(`number ${text} is out of range`);
-  return value;
+  return isSafeNumber(text) ? value : new ExactDecimal(text);
+}
+
+/**
+ * A LosslessNumber that can be built without an argument: class-transformer (the validation
+ * pipe) clones class instances found in a body by calling their constructor with none.
+ */
+class ExactDecimal extends LosslessNumber {
+  constructor(value = '0') {
+    super(value);
+  }
 }
 
 /** Parses JSON text without losing integer precision; throws JsonParseError with a clear reason. */

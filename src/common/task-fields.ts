@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { isLosslessNumber } from 'lossless-json';
 import { Matches, ValidateBy, ValidationOptions } from 'class-validator';
 
 export const MAX_UINT64 = 18446744073709551615n;
@@ -37,10 +38,11 @@ export const IsTaskKey = (options?: ValidationOptions): PropertyDecorator =>
     options,
   );
 
-/** Body numbers arrive as number or bigint; query strings as text. */
+/** Body numbers arrive as number, bigint or LosslessNumber (see parseJson); queries as text. */
 export const ToTimestamp = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => {
     if (typeof value === 'bigint') return Number(value);
+    if (isLosslessNumber(value)) return Number(value.value);
     if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return Number(value);
     return value;
   });
@@ -63,8 +65,13 @@ export const IsUnixTimestamp = (options?: ValidationOptions): PropertyDecorator 
 
 export const IsCate = (): PropertyDecorator => Matches(CATE_PATTERN, { message: CATE_MESSAGE });
 
+/** Control characters and whitespace are never part of a URL (and NUL cannot be stored as text). */
+const NOT_IN_URL = /[\s\p{Cc}]/u;
+
 export function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH) return false;
+  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH || NOT_IN_URL.test(value)) {
+    return false;
+  }
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';

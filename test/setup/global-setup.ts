@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { testDatabaseUrl } from '../../src/config/load-config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { TEST_STATE_FILE, TestServerState, withDatabase } from './test-server';
+import { testStateFile, TestServerState, withDatabase } from './test-server';
 import { setEmbeddedServer } from './embedded-server';
 
 /**
@@ -35,8 +35,9 @@ export default async function globalSetup(): Promise<void> {
   await dataSource.destroy();
 
   const state: TestServerState = { serverUrl, template, prefix, embeddedDir };
-  mkdirSync(dirname(TEST_STATE_FILE), { recursive: true });
-  writeFileSync(TEST_STATE_FILE, JSON.stringify(state));
+  const stateFile = testStateFile(process.pid);
+  mkdirSync(dirname(stateFile), { recursive: true });
+  writeFileSync(stateFile, JSON.stringify(state));
 }
 
 async function reachable(url: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { takeEmbeddedServer } from './embedded-server';
-import { readTestServerState } from './test-server';
+import { readTestServerState, testStateFile } from './test-server';
 
 /** Drops every database this run created (a crashed file may have left one), then the server. */
 export default async function globalTeardown(): Promise<void> {
@@ -19,6 +19,7 @@ export default async function globalTeardown(): Promise<void> {
   } finally {
     await client.end();
   }
+  rmSync(testStateFile(process.pid), { force: true });
   const embedded = takeEmbeddedServer();
   if (embedded) {
     await embedded.handle.stop();

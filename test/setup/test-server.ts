@@ -1,8 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Written by the global setup, read by every test file (workers share no memory with it). */
-export const TEST_STATE_FILE = join(__dirname, '..', '.tmp', 'test-server.json');
+/**
+ * Written by the global setup, read by every test file (workers share no memory with it). One
+ * file per Jest run, named by the pid of the Jest process, so that concurrent runs stay apart:
+ * test files run in that process (in band) or in its worker children.
+ */
+export function testStateFile(jestPid: number): string {
+  return join(__dirname, '..', '.tmp', `test-server-${jestPid}.json`);
+}
 
 export interface TestServerState {
   /** A connection URL of the server's maintenance database, for CREATE/DROP DATABASE. */
@@ -16,7 +22,9 @@ export interface TestServerState {
 }
 
 export function readTestServerState(): TestServerState {
-  return JSON.parse(readFileSync(TEST_STATE_FILE, 'utf8')) as TestServerState;
+  const file = [testStateFile(process.ppid), testStateFile(process.pid)].find((f) => existsSync(f));
+  if (!file) throw new Error('no test server state: run the tests through Jest (npm test)');
+  return JSON.parse(readFileSync(file, 'utf8')) as TestServerState;
 }
 
 /** The same server URL with another database. */

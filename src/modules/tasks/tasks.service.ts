@@ -96,9 +96,12 @@ function encodeCursor(id: string): string {
   return Buffer.from(`id:${id}`).toString('base64url');
 }
 
+const MAX_TASK_ID = 9223372036854775807n; // tasks.id is a PostgreSQL bigint
+
 function decodeCursor(cursor: string): string {
   const match = /^id:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match)
+  if (!match || BigInt(match[1]) > MAX_TASK_ID) {
     throw new BadRequestException('cursor must be a nextCursor value from a previous page');
+  }
   return match[1];
 }

@@ -1,0 +1,262 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig } from './app-config';
+import { ConfigError, loadConfig } from './load-config';
+
+const DEFAULTS: AppConfig = {
+  listenHost: '',
+  port: 7080,
+  databaseUrl: undefined,
+  dataDir: './data',
+  embeddedPostgresPort: 0,
+  databasePoolSize: 10,
+  callbackTimeoutMs: 5000,
+  maxAttempts: 3,
+  retryBaseDelayMs: 1000,
+  retryMaxDelayMs: 300_000,
+  callbackAllowCidrs: [],
+  dispatchEnabled: true,
+  dispatchConcurrency: 64,
+  dispatchBatchSize: 100,
+  leaseMarginMs: 10_000,
+  pollIntervalMs: 2000,
+  sweepIntervalMs: 5000,
+  shutdownTimeoutMs: 10_000,
+  maxParamsBytes: 65_536,
+  bodyLimitBytes: 1_048_576,
+  logLevel: 'log',
+};
+
+/** The error loadConfig throws for `env`; fails the test when it throws none. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('uses the defaults for an empty environment', () => {
+    expect(loadConfig({})).toStrictEqual(DEFAULTS);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' })).toStrictEqual(DEFAULTS);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      LISTEN_HOST: '127.0.0.1',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/tasks',
+      DATA_DIR: '/var/lib/delay-tasks',
+      EMBEDDED_PG_PORT: '5433',
+      DB_POOL_SIZE: '20',
+      CALLBACK_TIMEOUT_MS: '2500',
+      MAX_ATTEMPTS: '7',
+      RETRY_BASE_DELAY_MS: '200',
+      RETRY_MAX_DELAY_MS: '60000',
+      CALLBACK_ALLOW_CIDRS: '127.0.0.0/8, ::1 ,10.1.2.3',
+      DISPATCH_ENABLED: 'false',
+      DISPATCH_CONCURRENCY: '16',
+      DISPATCH_BATCH_SIZE: '50',
+      LEASE_MARGIN_MS: '5000',
+      POLL_INTERVAL_MS: '1000',
+      SWEEP_INTERVAL_MS: '3000',
+      SHUTDOWN_TIMEOUT_MS: '0',
+      MAX_PARAMS_BYTES: '1024',
+      BODY_LIMIT_BYTES: '4096',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toStrictEqual<AppConfig>({
+      listenHost: '127.0.0.1',
+      port: 8080,
+      databaseUrl: 'postgres://u:p@db:5432/tasks',
+      dataDir: '/var/lib/delay-tasks',
+      embeddedPostgresPort: 5433,
+      databasePoolSize: 20,
+      callbackTimeoutMs: 2500,
+      maxAttempts: 7,
+      retryBaseDelayMs: 200,
+      retryMaxDelayMs: 60_000,
+      callbackAllowCidrs: ['127.0.0.0/8', '::1', '10.1.2.3'],
+      dispatchEnabled: false,
+      dispatchConcurrency: 16,
+      dispatchBatchSize: 50,
+      leaseMarginMs: 5000,
+      pollIntervalMs: 1000,
+      sweepIntervalMs: 3000,
+      shutdownTimeoutMs: 0,
+      maxParamsBytes: 1024,
+      bodyLimitBytes: 4096,
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads DISPATCH_ENABLED=%s as %s', (value, expected) => {
+    expect(loadConfig({ DISPATCH_ENABLED: value }).dispatchEnabled).toBe(expected);
+  });
+
+  it('accepts postgresql:// as well as postgres:// URLs', () => {
+    const url = 'postgresql://db/tasks';
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['DATABASE_URL', 'mysql://db/tasks'],
+    ['DATABASE_URL', 'db:5432'],
+    ['EMBEDDED_PG_PORT', 'any'],
+    ['DB_POOL_SIZE', '1'],
+    ['DB_POOL_SIZE', '1000'],
+    ['CALLBACK_TIMEOUT_MS', '5s'],
+    ['CALLBACK_TIMEOUT_MS', '10'],
+    ['MAX_ATTEMPTS', '0'],
+    ['MAX_ATTEMPTS', 'three'],
+    ['RETRY_BASE_DELAY_MS', '0'],
+    ['RETRY_MAX_DELAY_MS', '1e3'],
+    ['CALLBACK_ALLOW_CIDRS', '10.0.0.0/33'],
+    ['CALLBACK_ALLOW_CIDRS', '127.0.0.0/8,localhost'],
+    ['DISPATCH_ENABLED', 'yes'],
+    ['DISPATCH_CONCURRENCY', '0'],
+    ['DISPATCH_BATCH_SIZE', 'many'],
+    ['LEASE_MARGIN_MS', '1'],
+    ['POLL_INTERVAL_MS', '1'],
+    ['SWEEP_INTERVAL_MS', '-5'],
+    ['SHUTDOWN_TIMEOUT_MS', '-1'],
+    ['MAX_PARAMS_BYTES', '1'],
+    ['BODY_LIMIT_BYTES', '10'],
+    ['LOG_LEVEL', 'loud'],
+  ])('stops on %s=%p with a message naming the variable', (name, value) => {
+    expect(configError({ [name]: value }).message).toContain(name);
+  });
+
+  it('names every bad variable at once', () => {
+    const { message } = configError({ PORT: 'x', MAX_ATTEMPTS: '0', LOG_LEVEL: 'loud' });
+    expect(message).toMatch(/PORT/);
+    expect(message).toMatch(/MAX_ATTEMPTS/);
+    expect(message).toMatch(/LOG_LEVEL/);
+  });
+
+  describe('CONF_FILE', () => {
+    let dir: string;
+
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'delay-tasks-conf-'));
+    });
+
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    function confFile(name: string, content: string): string {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    }
+
+    it("honours the original's sample.conf.json", () => {
+      const path = confFile(
+        'sample.conf.json',
+        '{"listen-host":"","listen-port":7080,"cb-retry-times":3,"saving-home":"."}',
+      );
+      expect(loadConfig({ CONF_FILE: path })).toStrictEqual({ ...DEFAULTS, dataDir: '.' });
+    });
+
+    it('maps listen-host, listen-port, cb-retry-times and saving-home', () => {
+      const path = confFile(
+        'custom.conf.json',
+        '{"listen-host":"127.0.0.1","listen-port":8081,"cb-retry-times":5,"saving-home":"/srv/dt"}',
+      );
+      expect(loadConfig({ CONF_FILE: path })).toMatchObject({
+        listenHost: '127.0.0.1',
+        port: 8081,
+        maxAttempts: 5,
+        dataDir: '/srv/dt',
+      });
+    });
+
+    it('lets environment variables override the file', () => {
+      const path = confFile(
+        'override.conf.json',
+        '{"listen-host":"127.0.0.1","listen-port":8081,"cb-retry-times":5,"saving-home":"/srv/dt"}',
+      );
+      const config = loadConfig({
+        CONF_FILE: path,
+        LISTEN_HOST: '0.0.0.0',
+        PORT: '9090',
+        MAX_ATTEMPTS: '2',
+        DATA_DIR: '/data',
+      });
+      expect(config).toMatchObject({
+        listenHost: '0.0.0.0',
+        port: 9090,
+        maxAttempts: 2,
+        dataDir: '/data',
+      });
+    });
+
+    it('keeps values of the file that the environment does not set', () => {
+      const path = confFile('partial.conf.json', '{"listen-port":8082,"cb-retry-times":4}');
+      expect(loadConfig({ CONF_FILE: path, PORT: '9091' })).toMatchObject({
+        port: 9091,
+        maxAttempts: 4,
+      });
+    });
+
+    it('ignores keys it does not know, as the original does', () => {
+      const path = confFile('unknown.conf.json', '{"listen-port":8083,"colour":"blue"}');
+      expect(loadConfig({ CONF_FILE: path }).port).toBe(8083);
+    });
+
+    it('accepts numbers written as strings', () => {
+      const path = confFile('strings.conf.json', '{"listen-port":"8084"}');
+      expect(loadConfig({ CONF_FILE: path }).port).toBe(8084);
+    });
+
+    it('stops when the file does not exist, naming CONF_FILE', () => {
+      const path = join(dir, 'missing.conf.json');
+      expect(configError({ CONF_FILE: path }).message).toMatch(/^CONF_FILE .*missing\.conf\.json/);
+    });
+
+    it('stops when the file is not JSON, naming CONF_FILE', () => {
+      const path = confFile('broken.conf.json', '{"listen-port":');
+      expect(configError({ CONF_FILE: path }).message).toMatch(
+        /^CONF_FILE .*cannot be read as JSON/,
+      );
+    });
+
+    it('stops when the file holds no JSON object, naming CONF_FILE', () => {
+      const path = confFile('array.conf.json', '[7080]');
+      expect(configError({ CONF_FILE: path }).message).toMatch(
+        /^CONF_FILE .*must hold a JSON object/,
+      );
+    });
+
+    it('stops when a key holds neither a string nor a number, naming the key', () => {
+      const path = confFile('bool.conf.json', '{"listen-port":true}');
+      expect(configError({ CONF_FILE: path }).message).toMatch(/"listen-port"/);
+    });
+
+    it.each([
+      ['listen-port', '"abc"', 'PORT'],
+      ['listen-port', '70000', 'PORT'],
+      ['cb-retry-times', '0', 'MAX_ATTEMPTS'],
+    ])('stops on a bad %s=%s with a message naming the setting', (key, value, variable) => {
+      const path = confFile(`bad-${key}.conf.json`, `{"${key}":${value}}`);
+      expect(configError({ CONF_FILE: path }).message).toContain(variable);
+    });
+  });
+});
