@@ -5,6 +5,8 @@ const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jes
 
 /** @type {import('jest').Config} */
 module.exports = {
+  testTimeout: 60000,
+  slowTestThreshold: 30,
   projects: [
     {
       displayName: 'unit',
@@ -21,8 +23,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 60000,
-      slowTestThreshold: 30,
     },
   ],
 };

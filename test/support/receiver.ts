@@ -1,4 +1,10 @@
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  createServer,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseJson } from '../../src/common/lossless-json';
@@ -13,8 +19,7 @@ export interface ReceivedCall {
 }
 
 export type Reply =
-  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
-  | 'hang';
+  { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | 'hang';
 
 /** A local HTTP callback handler that records every request and answers as told. */
 export class CallbackReceiver {
@@ -43,7 +48,9 @@ export class CallbackReceiver {
     while (this.calls.length < count) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`expected ${count} callbacks within ${timeoutMs} ms, got ${this.calls.length}`);
+        throw new Error(
+          `expected ${count} callbacks within ${timeoutMs} ms, got ${this.calls.length}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
@@ -59,7 +66,9 @@ export class CallbackReceiver {
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

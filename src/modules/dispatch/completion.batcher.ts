@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TasksRepository } from '../tasks/tasks.repository';
 import { ClaimRef, FailureUpdate } from '../tasks/tasks.types';
 import { Outcome } from './retry-policy';
+import { withTimeout } from './with-timeout';
 
 export type Completion = { claim: ClaimRef; outcome: Outcome | { kind: 'release' } };
 
@@ -23,6 +24,8 @@ export class CompletionBatcher {
 
   constructor(
     private readonly tasks: TasksRepository,
+    /** The worker whose claims these are (releases are fenced by owner). */
+    private readonly owner: string,
     /** Called after a write that put tasks back in the queue for a later attempt. */
     private readonly onRetriesScheduled: () => void,
   ) {}
@@ -40,7 +43,7 @@ export class CompletionBatcher {
   async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.flushing && Date.now() < deadline) {
-      await Promise.race([this.flushing, sleep(Math.max(1, deadline - Date.now()))]);
+      await withTimeout(this.flushing, Math.max(1, deadline - Date.now()));
     }
   }
 
@@ -90,7 +93,7 @@ export class CompletionBatcher {
     await Promise.all([
       this.tasks.completeDelivered(delivered),
       this.tasks.recordFailures(failures),
-      this.tasks.release(released),
+      this.tasks.release(this.owner, released),
     ]);
     if (failures.some((f) => !f.final) || released.length > 0) this.onRetriesScheduled();
   }

@@ -7,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DATABASE_URL } from '../../database/database.module';
 import { TasksRepository } from '../tasks/tasks.repository';
@@ -18,6 +17,7 @@ import { buildDeliveryRequest } from './delivery-request';
 import { AttemptResult, decideOutcome, Outcome, RetryPolicy } from './retry-policy';
 import { WakeSignal } from './wake-signal';
 import { WakeupListener } from './wakeup.listener';
+import { withTimeout } from './with-timeout';
 
 type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -55,7 +55,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) databaseUrl: string,
   ) {
-    this.completions = new CompletionBatcher(tasks, () => this.wake());
+    this.completions = new CompletionBatcher(tasks, this.workerId, () => this.wake());
     this.listener = new WakeupListener(databaseUrl, () => this.wake());
     this.policy = {
       maxAttempts: config.maxAttempts,
@@ -103,7 +103,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     this.wakeSignal.wake();
     await this.loopDone;
     await this.listener.stop();
-    await Promise.race([this.settled(), sleep(this.config.shutdownTimeoutMs)]);
+    await withTimeout(this.settled(), this.config.shutdownTimeoutMs);
     for (const delivery of this.deliveries) delivery.cutOff.abort();
     await this.settled();
     await this.completions.drain(this.config.shutdownTimeoutMs);

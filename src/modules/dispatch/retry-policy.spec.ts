@@ -88,7 +88,11 @@ describe('decideOutcome', () => {
 
   it.each([429, 503])('honours Retry-After in seconds on HTTP %i', (status) => {
     expect(retryDelay(response(status, '3'), 1, () => 0)).toBe(3000);
-    expect(retryDelay(response(status, ' 0 '), 1, () => 0)).toBe(0);
+  });
+
+  it('never retries sooner than the backoff, whatever Retry-After says', () => {
+    expect(retryDelay(response(429, ' 0 '), 1, () => 0)).toBe(500);
+    expect(retryDelay(response(503, '0'), 3, () => 0)).toBe(2000);
   });
 
   it.each([429, 503])('honours Retry-After as an HTTP date on HTTP %i', (status) => {
@@ -96,9 +100,9 @@ describe('decideOutcome', () => {
     expect(retryDelay(response(status, date), 1, () => 0)).toBe(7000);
   });
 
-  it('treats a Retry-After date in the past as no wait', () => {
+  it('treats a Retry-After date in the past as no extra wait', () => {
     const date = new Date(NOW - 60_000).toUTCString();
-    expect(retryDelay(response(503, date), 1, () => 0)).toBe(0);
+    expect(retryDelay(response(503, date), 1, () => 0)).toBe(500);
   });
 
   it('caps Retry-After at maxDelayMs', () => {

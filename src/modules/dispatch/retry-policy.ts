@@ -33,12 +33,14 @@ export function decideOutcome(
   }
   const error = describeFailure(result);
   if (attempt >= policy.maxAttempts) return { kind: 'fail', error };
-  const requested = retryAfterMs(result, options.nowMs ?? Date.now());
-  const delayMs =
-    requested !== undefined
-      ? Math.min(requested, policy.maxDelayMs)
-      : backoffDelayMs(attempt, policy, options.random ?? Math.random);
-  return { kind: 'retry', delayMs, error };
+  // Retry-After is a floor ("not before"), so it can lengthen the backoff but never shorten it.
+  const backoff = backoffDelayMs(attempt, policy, options.random ?? Math.random);
+  const requested = retryAfterMs(result, options.nowMs ?? Date.now()) ?? 0;
+  return {
+    kind: 'retry',
+    delayMs: Math.min(Math.max(backoff, requested), policy.maxDelayMs),
+    error,
+  };
 }
 
 /**

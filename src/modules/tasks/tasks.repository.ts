@@ -79,9 +79,10 @@ export class TasksRepository {
     ]);
   }
 
-  async release(claims: ClaimRef[]): Promise<number> {
+  /** Returns `owner`'s claims to the queue without counting the attempt. */
+  async release(owner: string, claims: ClaimRef[]): Promise<number> {
     if (claims.length === 0) return 0;
-    return this.affected(sql.RELEASE_CLAIMS, claimArrays(claims));
+    return this.affected(sql.RELEASE_CLAIMS, [...claimArrays(claims), owner]);
   }
 
   async rescueExpiredLeases(limit: number): Promise<number> {

@@ -117,12 +117,17 @@ export const RECORD_FAILURES = `
     AS c(id, version, attempts, final, delay_ms, error)
   WHERE ${CLAIM_FENCE}`;
 
-/** Shutdown: claims never started (or cut off) go back to the queue as they were. */
+/**
+ * Shutdown: claims never started (or cut off) go back to the queue as they were, so attempts
+ * goes down again. The next claim of the row then has this claim's (id, version, attempts), which
+ * is why the owner $4 is fenced too: a release written twice (a batch retried after a partial
+ * failure) must not free another worker's later claim.
+ */
 export const RELEASE_CLAIMS = `
   UPDATE tasks t SET
     state = 'pending', attempts = t.attempts - 1, lease_owner = NULL, lease_expires_at = NULL
   FROM unnest($1::bigint[], $2::int[], $3::int[]) AS c(id, version, attempts)
-  WHERE ${CLAIM_FENCE}`;
+  WHERE ${CLAIM_FENCE} AND t.lease_owner = $4::text`;
 
 /**
  * Leases that expired (their worker died, hung or lost the database) go back to pending. SKIP
