@@ -4,7 +4,7 @@ import request from 'supertest';
 import { AppConfig } from '../src/config/app-config';
 import { LeaseSweeper } from '../src/modules/dispatch/lease.sweeper';
 import { TasksRepository } from '../src/modules/tasks/tasks.repository';
-import { ClaimedTask, ClaimRef } from '../src/modules/tasks/tasks.types';
+import { ClaimedTask } from '../src/modules/tasks/tasks.types';
 import { startTestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { CallbackReceiver } from './support/receiver';
@@ -48,15 +48,23 @@ async function rowsOf(db: TestDatabase, cate: string): Promise<TaskState[]> {
  * What the dispatcher's write of the outcome for task `id` returned (rows changed), once it has
  * been made; `spy` watches a TasksRepository completion method.
  */
-async function writtenFor<T extends ClaimRef>(
-  spy: jest.SpiedFunction<(claims: T[]) => Promise<number>>,
+/**
+ * Waits until a completion flush carried task `id` as `part` (delivered or failures) and returns
+ * how many rows that part changed.
+ */
+async function writtenFor(
+  spy: jest.SpiedFunction<TasksRepository['recordOutcomes']>,
+  part: 'delivered' | 'failures',
   id: string,
 ): Promise<number> {
   const index = await waitFor(`the outcome of task ${id} to be written`, () => {
-    const found = spy.mock.calls.findIndex(([claims]) => claims.some((c) => c.id === id));
+    const found = spy.mock.calls.findIndex(([batch]) => batch[part].some((c) => c.id === id));
     return found >= 0 ? found : undefined;
   });
-  return spy.mock.results[index].value as Promise<number>;
+  const counts = await (spy.mock.results[index].value as ReturnType<
+    TasksRepository['recordOutcomes']
+  >);
+  return counts[part];
 }
 
 describe('dispatch engine', () => {
@@ -132,7 +140,7 @@ describe('dispatch engine', () => {
   it('keeps an update made while the task is in flight as a new pending task', async () => {
     const receiver = await handlerFor('inflight');
     receiver.reply = (_call, index) => ({ status: 200, delayMs: index === 0 ? 500 : 0 });
-    const completions = jest.spyOn(app.get(TasksRepository), 'completeDelivered');
+    const outcomes = jest.spyOn(app.get(TasksRepository), 'recordOutcomes');
     await postTask(app, 'inflight', { timestamp: unixSeconds(), key: 1, params: '{"v":"old"}' });
     const [{ id }] = await db.query<{ id: string }>(
       `SELECT id::text FROM tasks WHERE cate = 'inflight'`,
@@ -141,7 +149,7 @@ describe('dispatch engine', () => {
 
     const newDue = unixSeconds(1500);
     await postTask(app, 'inflight', { timestamp: newDue, key: 1, params: '{"v":"new"}' });
-    await expect(writtenFor(completions, id)).resolves.toBe(0);
+    await expect(writtenFor(outcomes, 'delivered', id)).resolves.toBe(0);
     await expect(rowsOf(db, 'inflight')).resolves.toEqual([
       { state: 'pending', params: '{"v":"new"}', attempts: 0 },
     ]);
@@ -158,7 +166,7 @@ describe('dispatch engine', () => {
   it('fires nothing after a task is deleted while in flight, even if that delivery fails', async () => {
     const receiver = await handlerFor('deleted');
     receiver.reply = () => ({ status: 500, delayMs: 400 });
-    const failures = jest.spyOn(app.get(TasksRepository), 'recordFailures');
+    const outcomes = jest.spyOn(app.get(TasksRepository), 'recordOutcomes');
     await postTask(app, 'deleted', { timestamp: unixSeconds(), key: 1 });
     const [{ id }] = await db.query<{ id: string }>(
       `SELECT id::text FROM tasks WHERE cate = 'deleted'`,
@@ -167,7 +175,7 @@ describe('dispatch engine', () => {
 
     const res = await request(app.getHttpServer()).delete('/task/deleted').send({ key: 1 });
     expect(res.body).toEqual({ code: 200, msg: 'OK', result: { deleted: true } });
-    await expect(writtenFor(failures, id)).resolves.toBe(0);
+    await expect(writtenFor(outcomes, 'failures', id)).resolves.toBe(0);
     // Longer than the first backoff (100–200 ms) and a poll interval together.
     await sleep(800);
     expect(receiver.calls).toHaveLength(1);
@@ -248,16 +256,16 @@ describe('dispatch engine: claims, leases and fences', () => {
     await insertDue('concurrent', 500);
 
     const batches = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => tasks.claimDue(`worker-${i}`, 100, 30_000)),
+      Array.from({ length: 8 }, (_, i) => tasks.claimDue(`worker-${i}`, 100, 30_000, 0)),
     );
     const claimed = batches.flat();
     const ids = claimed.map((t) => t.id);
     expect(new Set(ids).size).toBe(ids.length);
-    const rest = await tasks.claimDue('worker-late', 500, 30_000);
+    const rest = await tasks.claimDue('worker-late', 500, 30_000, 0);
     const all = [...ids, ...rest.map((t) => t.id)];
     expect(all).toHaveLength(500);
     expect(new Set(all).size).toBe(500);
-    await expect(tasks.claimDue('worker-none', 500, 30_000)).resolves.toEqual([]);
+    await expect(tasks.claimDue('worker-none', 500, 30_000, 0)).resolves.toEqual([]);
     const owners = await db.query<{ n: number }>(
       `SELECT count(DISTINCT lease_owner)::int AS n FROM tasks
        WHERE cate = 'concurrent' AND state = 'running'`,
@@ -267,8 +275,8 @@ describe('dispatch engine: claims, leases and fences', () => {
 
   it('returns an expired lease to the queue on sweep, and leaves live leases alone', async () => {
     await insertDue('lease', 2);
-    const [expiring] = await tasks.claimDue('crashed', 1, 1);
-    const [live] = await tasks.claimDue('alive', 1, 60_000);
+    const [expiring] = await tasks.claimDue('crashed', 1, 1, 0);
+    const [live] = await tasks.claimDue('alive', 1, 60_000, 0);
     await sleep(20);
 
     await expect(app.get(LeaseSweeper).sweep()).resolves.toBeGreaterThanOrEqual(1);
@@ -281,7 +289,7 @@ describe('dispatch engine: claims, leases and fences', () => {
         { id: live.id, state: 'running', lease_owner: 'alive' },
       ]),
     );
-    const reclaimed = (await tasks.claimDue('rescuer', 10, 30_000)).filter(
+    const reclaimed = (await tasks.claimDue('rescuer', 10, 30_000, 0)).filter(
       (t) => t.cate === 'lease',
     );
     expect(reclaimed).toEqual([expect.objectContaining({ id: expiring.id, attempts: 2 })]);
@@ -291,7 +299,7 @@ describe('dispatch engine: claims, leases and fences', () => {
 
   it('does not let a stale claim complete, fail or release a task updated since', async () => {
     await postTask(app, 'stale', { timestamp: unixSeconds(-1000), key: 1, params: '{"v":1}' });
-    const [claim] = (await tasks.claimDue('old-worker', 100, 30_000)).filter(
+    const [claim] = (await tasks.claimDue('old-worker', 100, 30_000, 0)).filter(
       (t: ClaimedTask) => t.cate === 'stale',
     );
     expect(claim).toBeDefined();
@@ -308,9 +316,9 @@ describe('dispatch engine: claims, leases and fences', () => {
 
   it("does not let a repeated release free another worker's later claim", async () => {
     await insertDue('released', 1);
-    const [first] = await tasks.claimDue('stopping-worker', 10, 30_000);
+    const [first] = await tasks.claimDue('stopping-worker', 10, 30_000, 0);
     await expect(tasks.release('stopping-worker', [first])).resolves.toBe(1);
-    const [second] = await tasks.claimDue('other-worker', 10, 30_000);
+    const [second] = await tasks.claimDue('other-worker', 10, 30_000, 0);
     expect(second).toMatchObject({ id: first.id, version: first.version, attempts: 1 });
 
     // The batcher writes a batch again when part of it failed: the release comes twice.
@@ -321,7 +329,7 @@ describe('dispatch engine: claims, leases and fences', () => {
 
   it('lets the current claim complete its task', async () => {
     await postTask(app, 'current', { timestamp: unixSeconds(-1000), key: 1 });
-    const [claim] = (await tasks.claimDue('worker', 100, 30_000)).filter(
+    const [claim] = (await tasks.claimDue('worker', 100, 30_000, 0)).filter(
       (t) => t.cate === 'current',
     );
     await expect(tasks.completeDelivered([claim])).resolves.toBe(1);

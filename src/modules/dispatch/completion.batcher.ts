@@ -1,11 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TasksRepository } from '../tasks/tasks.repository';
-import { ClaimRef, FailureUpdate } from '../tasks/tasks.types';
+import { AttemptRecord, ClaimRef, FailureUpdate } from '../tasks/tasks.types';
 import { Outcome } from './retry-policy';
 import { withTimeout } from './with-timeout';
 
-export type Completion = { claim: ClaimRef; outcome: Outcome | { kind: 'release' } };
+export interface Completion {
+  claim: ClaimRef;
+  outcome: Outcome | { kind: 'release' };
+  /** The attempt's history row; absent for a claim released without a result. */
+  attempt?: AttemptRecord;
+}
 
 const MAX_BATCH = 500;
 const RETRY_DELAY_MS = 500;
@@ -73,8 +78,10 @@ export class CompletionBatcher {
     const delivered: ClaimRef[] = [];
     const failures: FailureUpdate[] = [];
     const released: ClaimRef[] = [];
-    for (const { claim, outcome } of batch) {
+    const attempts: AttemptRecord[] = [];
+    for (const { claim, outcome, attempt } of batch) {
       const ref = { id: claim.id, version: claim.version, attempts: claim.attempts };
+      if (attempt) attempts.push(attempt);
       switch (outcome.kind) {
         case 'ok':
           delivered.push(ref);
@@ -90,11 +97,7 @@ export class CompletionBatcher {
           break;
       }
     }
-    await Promise.all([
-      this.tasks.completeDelivered(delivered),
-      this.tasks.recordFailures(failures),
-      this.tasks.release(this.owner, released),
-    ]);
+    await this.tasks.recordOutcomes({ owner: this.owner, delivered, failures, released, attempts });
     if (failures.some((f) => !f.final) || released.length > 0) this.onRetriesScheduled();
   }
 }

@@ -13,6 +13,9 @@ function claimed(overrides: Partial<ClaimedTask> = {}): ClaimedTask {
     delivery_id: '0b7f8a52-4c1e-4a3f-9a4d-2f6f3c1d9e10',
     due_epoch: '1893456000.000000',
     handler_url: 'http://127.0.0.1:9/callback',
+    max_attempts: null,
+    timeout_ms: null,
+    secrets: [],
     ...overrides,
   };
 }

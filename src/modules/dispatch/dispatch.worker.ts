@@ -7,14 +7,15 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DATABASE_URL } from '../../database/database.module';
 import { TasksRepository } from '../tasks/tasks.repository';
-import { ClaimedTask } from '../tasks/tasks.types';
+import { AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
 import { CallbackClient } from './callback.client';
-import { CompletionBatcher } from './completion.batcher';
+import { Completion, CompletionBatcher } from './completion.batcher';
 import { buildDeliveryRequest } from './delivery-request';
-import { AttemptResult, decideOutcome, Outcome, RetryPolicy } from './retry-policy';
+import { attemptOutcome, AttemptResult, decideOutcome, RetryPolicy } from './retry-policy';
 import { WakeSignal } from './wake-signal';
 import { WakeupListener } from './wakeup.listener';
 import { withTimeout } from './with-timeout';
@@ -136,7 +137,13 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       return;
     }
     this.wakeSignal.reset(); // the claim and next-due reads below see everything committed so far
-    const claimed = await this.tasks.claimDue(this.workerId, wanted, this.leaseMs());
+    const { callbackTimeoutMs, leaseMarginMs } = this.config;
+    const claimed = await this.tasks.claimDue(
+      this.workerId,
+      wanted,
+      callbackTimeoutMs,
+      leaseMarginMs,
+    );
     for (const task of claimed) this.startDelivery(task);
     this.backlog = claimed.length === wanted;
     if (this.backlog || this.state !== 'running') return;
@@ -154,14 +161,10 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     return free >= minimum ? Math.min(free, batch) : 0;
   }
 
-  private leaseMs(): number {
-    return this.config.callbackTimeoutMs + this.config.leaseMarginMs;
-  }
-
   private startDelivery(task: ClaimedTask): void {
     const delivery: Delivery = { cutOff: new AbortController(), done: Promise.resolve() };
     delivery.done = this.deliver(task, delivery.cutOff.signal)
-      .then((outcome) => this.completions.add({ claim: task, outcome }))
+      .then((completion) => this.completions.add(completion))
       .finally(() => {
         this.deliveries.delete(delivery);
         if (this.waitingForSlot || this.backlog) this.wake();
@@ -169,13 +172,27 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     this.deliveries.add(delivery);
   }
 
-  private async deliver(
-    task: ClaimedTask,
-    cutOff: AbortSignal,
-  ): Promise<Outcome | { kind: 'release' }> {
+  /** One attempt and what to record of it; a claim cut off by shutdown is released instead. */
+  private async deliver(task: ClaimedTask, cutOff: AbortSignal): Promise<Completion> {
+    const startedAtMs = Date.now();
+    const started = performance.now();
     const result = await this.attempt(task, cutOff);
-    if (cutOff.aborted) return { kind: 'release' };
-    return decideOutcome(result, task.attempts, this.policy);
+    if (cutOff.aborted) return { claim: task, outcome: { kind: 'release' } };
+    const policy = { ...this.policy, maxAttempts: task.max_attempts ?? this.policy.maxAttempts };
+    const outcome = decideOutcome(result, task.attempts, policy);
+    const attempt: AttemptRecord = {
+      taskId: task.id,
+      cate: task.cate,
+      key: task.key,
+      deliveryId: task.delivery_id,
+      attempt: task.attempts,
+      startedAtMs,
+      durationMs: performance.now() - started,
+      statusCode: result.kind === 'response' ? result.status : null,
+      outcome: attemptOutcome(result),
+      error: outcome.kind === 'ok' ? null : outcome.error,
+    };
+    return { claim: task, outcome, attempt };
   }
 
   /** One attempt; a task that makes delivery throw (bad data) fails like any other attempt. */
@@ -186,7 +203,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       return await this.client.post({
         url: task.handler_url,
         ...request,
-        timeoutMs: this.config.callbackTimeoutMs,
+        timeoutMs: task.timeout_ms ?? this.config.callbackTimeoutMs,
         signal: cutOff,
       });
     } catch (error) {

@@ -1,8 +1,11 @@
+import { AttemptOutcome } from '../tasks/tasks.types';
+
 /** What one delivery attempt came to, as data (the callback client never throws). */
 export type AttemptResult =
   | { kind: 'response'; status: number; retryAfter?: string; body: string }
   | { kind: 'timeout'; timeoutMs: number }
   | { kind: 'connection_error'; message: string }
+  | { kind: 'blocked'; message: string }
   | { kind: 'no_handler' }
   | { kind: 'error'; message: string };
 
@@ -78,10 +81,29 @@ export function describeFailure(result: AttemptResult): string {
       return `timeout: no response within ${result.timeoutMs} ms`;
     case 'connection_error':
       return truncate(`connection error: ${result.message}`);
+    case 'blocked':
+      return truncate(`blocked: ${result.message}`);
     case 'no_handler':
       return 'no handler: the task has none and its category has no handler registered';
     case 'error':
       return truncate(`delivery error: ${result.message}`);
+  }
+}
+
+/** The bounded label of an attempt's result, for history rows and metrics. */
+export function attemptOutcome(result: AttemptResult): AttemptOutcome {
+  switch (result.kind) {
+    case 'response':
+      if (result.status >= 200 && result.status < 300) return 'success';
+      if (result.status >= 400 && result.status < 500) return 'http_4xx';
+      if (result.status >= 500 && result.status < 600) return 'http_5xx';
+      return 'http_other';
+    case 'timeout':
+    case 'connection_error':
+    case 'blocked':
+    case 'no_handler':
+    case 'error':
+      return result.kind;
   }
 }
 

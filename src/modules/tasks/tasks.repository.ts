@@ -3,10 +3,13 @@ import { DataSource } from 'typeorm';
 import { affectedOf, rowsOf } from '../../database/query-rows';
 import * as sql from './tasks.sql';
 import {
+  AttemptRecord,
   ClaimedTask,
   ClaimRef,
   FailureUpdate,
   ListTasksFilter,
+  OutcomeBatch,
+  OutcomeCounts,
   TaskRow,
   UpsertTaskInput,
 } from './tasks.types';
@@ -54,8 +57,14 @@ export class TasksRepository {
     ]);
   }
 
-  claimDue(owner: string, limit: number, leaseMs: number): Promise<ClaimedTask[]> {
-    return this.rows<ClaimedTask>(sql.CLAIM_DUE, [limit, owner, Math.ceil(leaseMs)]);
+  /** `timeoutMs` is the default callback timeout; the lease is a category's timeout + margin. */
+  claimDue(
+    owner: string,
+    limit: number,
+    timeoutMs: number,
+    leaseMarginMs: number,
+  ): Promise<ClaimedTask[]> {
+    return this.rows<ClaimedTask>(sql.CLAIM_DUE, [limit, owner, timeoutMs, leaseMarginMs]);
   }
 
   async nextDueDelayMs(): Promise<number | null> {
@@ -71,15 +80,36 @@ export class TasksRepository {
 
   async recordFailures(failures: FailureUpdate[]): Promise<number> {
     if (failures.length === 0) return 0;
-    return this.affected(sql.RECORD_FAILURES, [
-      ...claimArrays(failures),
-      failures.map((f) => f.final),
-      failures.map((f) => Math.max(0, Math.round(f.delayMs))),
-      failures.map((f) => f.error),
-    ]);
+    return this.affected(sql.RECORD_FAILURES, failureArrays(failures));
   }
 
   /** Returns `owner`'s claims to the queue without counting the attempt. */
+  /**
+   * Writes one batch of delivery outcomes and its attempt history in a single transaction, so
+   * that a batch retried after an error is neither half applied nor recorded twice.
+   */
+  async recordOutcomes(batch: OutcomeBatch): Promise<OutcomeCounts> {
+    return this.dataSource.transaction(async (manager) => {
+      const run = async (text: string, params: unknown[]): Promise<number> =>
+        affectedOf(await manager.query(text, params));
+      const counts: OutcomeCounts = { delivered: 0, failures: 0, released: 0 };
+      if (batch.delivered.length > 0) {
+        counts.delivered = await run(sql.COMPLETE_DELIVERED, claimArrays(batch.delivered));
+      }
+      if (batch.failures.length > 0) {
+        counts.failures = await run(sql.RECORD_FAILURES, failureArrays(batch.failures));
+      }
+      if (batch.released.length > 0) {
+        counts.released = await run(sql.RELEASE_CLAIMS, [
+          ...claimArrays(batch.released),
+          batch.owner,
+        ]);
+      }
+      if (batch.attempts.length > 0) await run(sql.INSERT_ATTEMPTS, attemptArrays(batch.attempts));
+      return counts;
+    });
+  }
+
   async release(owner: string, claims: ClaimRef[]): Promise<number> {
     if (claims.length === 0) return 0;
     return this.affected(sql.RELEASE_CLAIMS, [...claimArrays(claims), owner]);
@@ -104,4 +134,28 @@ export class TasksRepository {
 
 function claimArrays(claims: ClaimRef[]): [string[], number[], number[]] {
   return [claims.map((c) => c.id), claims.map((c) => c.version), claims.map((c) => c.attempts)];
+}
+
+function failureArrays(failures: FailureUpdate[]): unknown[] {
+  return [
+    ...claimArrays(failures),
+    failures.map((f) => f.final),
+    failures.map((f) => Math.max(0, Math.round(f.delayMs))),
+    failures.map((f) => f.error),
+  ];
+}
+
+function attemptArrays(attempts: AttemptRecord[]): unknown[] {
+  return [
+    attempts.map((a) => a.taskId),
+    attempts.map((a) => a.cate),
+    attempts.map((a) => a.key),
+    attempts.map((a) => a.deliveryId),
+    attempts.map((a) => a.attempt),
+    attempts.map((a) => a.startedAtMs),
+    attempts.map((a) => Math.round(a.durationMs)),
+    attempts.map((a) => a.statusCode),
+    attempts.map((a) => a.outcome),
+    attempts.map((a) => a.error),
+  ];
 }

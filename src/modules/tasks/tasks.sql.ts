@@ -66,28 +66,31 @@ export const LIST_TASKS = `
   LIMIT $4`;
 
 /**
- * Claim up to $1 due tasks for worker $2 with a lease of $3 ms. FOR UPDATE SKIP LOCKED lets
- * concurrent claimers take disjoint rows without waiting on each other; the lease is how long the
- * claimer owns the row before the sweeper hands it back. attempts counts claims, so
- * (id, version, attempts) names this claim and fences its completion. The handler is resolved
- * now, at delivery time: the task's own, else the category's current one.
+ * Claim up to $1 due tasks for worker $2. FOR UPDATE SKIP LOCKED lets concurrent claimers take
+ * disjoint rows without waiting on each other. The lease is how long the claimer owns the row
+ * before the sweeper hands it back: the category's timeout (else $3 ms) plus a margin of $4 ms.
+ * attempts counts claims, so (id, version, attempts) names this claim and fences its completion.
+ * The handler and the category's settings are read now, at delivery time: the task's own
+ * handler, else the category's current one.
  */
 export const CLAIM_DUE = `
   WITH due AS (
-    SELECT id FROM tasks
-    WHERE state = 'pending' AND run_at <= now()
-    ORDER BY run_at, id
+    SELECT t.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.secrets
+    FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
+    WHERE t.state = 'pending' AND t.run_at <= now()
+    ORDER BY t.run_at, t.id
     LIMIT $1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF t SKIP LOCKED
   )
   UPDATE tasks t SET
     state = 'running', attempts = t.attempts + 1, lease_owner = $2::text,
-    lease_expires_at = now() + $3::int * interval '1 millisecond'
+    lease_expires_at = now() + (coalesce(due.timeout_ms, $3::int) + $4::int) * interval '1 millisecond'
   FROM due WHERE t.id = due.id
   RETURNING t.id::text AS id, t.cate, t.key::text AS key, t.params::text AS params,
     t.in_advance, t.version, t.attempts, t.delivery_id::text AS delivery_id,
     extract(epoch FROM t.due_at)::text AS due_epoch,
-    coalesce(t.handler, (SELECT h.url FROM handlers h WHERE h.cate = t.cate)) AS handler_url`;
+    coalesce(t.handler, due.category_url) AS handler_url,
+    due.max_attempts, due.timeout_ms, coalesce(due.secrets, '{}') AS secrets`;
 
 /** Milliseconds (database clock) until the earliest pending task may run; null when none. */
 export const NEXT_DUE_DELAY = `
@@ -145,6 +148,21 @@ export const RESCUE_EXPIRED_LEASES = `
     state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
     last_error = 'lease expired: the delivering replica stopped or lost the database'
   FROM expired WHERE t.id = expired.id`;
+
+/**
+ * Attempt history, written with the outcomes of the same batch.
+ * $1 task ids, $2 cates, $3 keys, $4 delivery ids, $5 attempt numbers, $6 start times (epoch ms),
+ * $7 durations (ms), $8 status codes (NULL when there was no response), $9 outcomes, $10 errors.
+ */
+export const INSERT_ATTEMPTS = `
+  INSERT INTO task_attempts
+    (task_id, cate, key, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
+  SELECT a.task_id, a.cate, a.key, a.delivery_id, a.attempt,
+    to_timestamp(a.started_ms / 1000.0), a.duration_ms, a.status_code, a.outcome, a.error
+  FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::uuid[], $5::int[], $6::float8[],
+    $7::int[], $8::int[], $9::text[], $10::text[])
+    AS a(task_id, cate, key, delivery_id, attempt, started_ms, duration_ms, status_code, outcome,
+      error)`;
 
 export const DUE_CHANNEL = 'delay_tasks_due';
 export const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;

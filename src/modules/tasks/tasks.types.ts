@@ -35,6 +35,37 @@ export interface ClaimedTask extends ClaimRef {
   due_epoch: string;
   /** The task's own handler, else the category's current one; null when neither exists. */
   handler_url: string | null;
+  /** The category's settings; null means the service default. */
+  max_attempts: number | null;
+  timeout_ms: number | null;
+  /** Signing secrets of the category (whsec_…), newest first; empty when unsigned. */
+  secrets: string[];
+}
+
+/** The bounded set of attempt outcomes (history rows and metrics labels). */
+export type AttemptOutcome =
+  | 'success'
+  | 'http_4xx'
+  | 'http_5xx'
+  | 'http_other'
+  | 'timeout'
+  | 'connection_error'
+  | 'blocked'
+  | 'no_handler'
+  | 'error';
+
+/** One delivery attempt, as kept in task_attempts. */
+export interface AttemptRecord {
+  taskId: string;
+  cate: string;
+  key: string;
+  deliveryId: string;
+  attempt: number;
+  startedAtMs: number;
+  durationMs: number;
+  statusCode: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
 }
 
 export interface FailureUpdate extends ClaimRef {
@@ -56,4 +87,20 @@ export interface ListTasksFilter {
   state?: TaskState;
   afterId?: string;
   limit: number;
+}
+
+/** Everything one completion flush writes (TasksRepository.recordOutcomes). */
+export interface OutcomeBatch {
+  owner: string;
+  delivered: ClaimRef[];
+  failures: FailureUpdate[];
+  released: ClaimRef[];
+  attempts: AttemptRecord[];
+}
+
+/** Rows each part of an OutcomeBatch changed: claims that were no longer current change none. */
+export interface OutcomeCounts {
+  delivered: number;
+  failures: number;
+  released: number;
 }
