@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { INestApplication, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
 import { AppConfig, LOG_LEVELS } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { OpenDatabase, openDatabase } from './database/open-database';
@@ -50,6 +51,7 @@ async function bootstrap(): Promise<void> {
       bodyParser: false, // JsonBodyMiddleware parses bodies losslessly
       logger: logLevels(config),
     });
+    configureApp(app, config);
     handleSignals(app, database, logger);
     if (config.listenHost) await app.listen(config.port, config.listenHost);
     else await app.listen(config.port); // all interfaces, as the original
