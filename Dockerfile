@@ -18,7 +18,7 @@ COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 7080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM drains deliveries (SHUTDOWN_TIMEOUT_MS) before exiting 0.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

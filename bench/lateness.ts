@@ -82,7 +82,12 @@ async function main(): Promise<void> {
   const receiver = await startReceiver();
   const port = await freePort();
   const service = spawn(process.execPath, [join(ROOT, 'dist/main.js')], {
-    env: { ...process.env, PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn' },
+    env: {
+      PORT: String(port),
+      DATABASE_URL: dbUrl,
+      LOG_LEVEL: 'warn',
+      CALLBACK_ALLOW_CIDRS: '127.0.0.1/32',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;

@@ -1,9 +1,12 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyGuard } from './common/api-key.guard';
 import { EnvelopeExceptionFilter } from './common/envelope-exception.filter';
 import { EnvelopeInterceptor } from './common/envelope.interceptor';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { loggerModuleParams } from './common/logging/logging.options';
 import { AppValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
@@ -11,6 +14,9 @@ import { DatabaseModule } from './database/database.module';
 import { DispatchModule } from './modules/dispatch/dispatch.module';
 import { HandlersModule } from './modules/handlers/handlers.module';
 import { HealthModule } from './modules/health/health.module';
+import { HttpMetricsMiddleware } from './modules/metrics/http-metrics.middleware';
+import { MetricsModule } from './modules/metrics/metrics.module';
+import { RetentionModule } from './modules/retention/retention.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 
 @Module({})
@@ -21,14 +27,18 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerModuleParams(config)),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.databasePoolSize }),
         ScheduleModule.forRoot(),
         HealthModule,
+        MetricsModule,
         HandlersModule,
         TasksModule,
         DispatchModule,
+        RetentionModule,
       ],
       providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard }, // API_KEYS; a no-op when unset
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: EnvelopeExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
@@ -37,6 +47,7 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('{*path}');
+    // HTTP metrics first, so that requests the body parser rejects are timed and counted too.
+    consumer.apply(HttpMetricsMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
   }
 }

@@ -1,4 +1,6 @@
 import { INestApplication } from '@nestjs/common';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { securityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 
 /**
@@ -6,6 +8,8 @@ import { AppConfig } from './config/app-config';
  * and by the tests' app factory, so that tests exercise what production runs.
  */
 export function configureApp(app: INestApplication, config: AppConfig): void {
+  app.useLogger(app.get(PinoNestLogger)); // every `new Logger(context)` writes through pino
+  app.use(securityHeaders()); // helmet, with a CSP the Swagger UI at /docs works under
   void config;
   void app;
 }

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { INestApplication, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
-import { AppConfig, LOG_LEVELS } from './config/app-config';
+import { bootstrapLogger } from './common/logging/logging.options';
+import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { OpenDatabase, openDatabase } from './database/open-database';
 
@@ -15,11 +16,6 @@ function readConfig(): AppConfig {
     console.error(`Invalid configuration: ${error.message}`);
     process.exit(1);
   }
-}
-
-/** Nest's levels from the most severe down to the configured one. */
-function logLevels(config: AppConfig): NestLogLevel[] {
-  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
 }
 
 /** SIGTERM/SIGINT: drain the dispatcher, close HTTP and the pool, stop PostgreSQL, exit 0. */
@@ -44,12 +40,15 @@ function handleSignals(app: INestApplication, database: OpenDatabase, logger: Lo
 
 async function bootstrap(): Promise<void> {
   const config = readConfig();
+  // pino from the first line on (embedded PostgreSQL's start too); configureApp hands over to the
+  // app's logger, which flushes what Nest buffered while creating the app.
+  Logger.overrideLogger(bootstrapLogger(config));
   const logger = new Logger('Main');
   const database = await openDatabase(config);
   try {
     const app = await NestFactory.create(AppModule.forRoot(config, database.url), {
       bodyParser: false, // JsonBodyMiddleware parses bodies losslessly
-      logger: logLevels(config),
+      bufferLogs: true,
     });
     configureApp(app, config);
     handleSignals(app, database, logger);

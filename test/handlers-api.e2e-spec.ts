@@ -143,6 +143,10 @@ describe('handlers API', () => {
         result: {
           cate: 'show',
           handler: 'http://cb.example/show',
+          maxAttempts: null,
+          timeoutMs: null,
+          concurrency: null,
+          secrets: [],
           createdAt: expect.stringMatching(ISO_TIME),
           updatedAt: expect.stringMatching(ISO_TIME),
         },

@@ -20,7 +20,7 @@ export class AppValidationPipe extends ValidationPipe {
       stopAtFirstError: true,
       validationError: { target: false, value: false },
       exceptionFactory: (errors: ValidationError[]) =>
-        new BadRequestException(errors.flatMap(messagesOf).join('; ')),
+        new BadRequestException(summarize(errors.flatMap((error) => messagesOf(error)))),
     });
   }
 
@@ -32,9 +32,31 @@ export class AppValidationPipe extends ValidationPipe {
   }
 }
 
-function messagesOf(error: ValidationError): string[] {
-  const own = Object.values(error.constraints ?? {});
-  return [...own, ...(error.children ?? []).flatMap(messagesOf)];
+/**
+ * Messages start with the property they are about ("key must be …"). Inside nested objects and
+ * arrays the path is put in front, so that one bad item of a batch is named: "tasks[3].key must
+ * be …"; an item that is not an object at all is reported as such.
+ */
+function messagesOf(error: ValidationError, parent = ''): string[] {
+  const isIndex = /^\d+$/.test(error.property);
+  const path = isIndex
+    ? `${parent}[${error.property}]`
+    : parent
+      ? `${parent}.${error.property}`
+      : error.property;
+  const own = Object.entries(error.constraints ?? {}).map(([rule, message]) => {
+    if (rule === 'nestedValidation') return `${path} must be an object`;
+    return parent && !isIndex ? `${parent}.${message}` : message;
+  });
+  return [...own, ...(error.children ?? []).flatMap((child) => messagesOf(child, path))];
+}
+
+/** Every rule broken, up to a point: a batch of 1,000 bad items is not answered in 1,000 lines. */
+const MAX_MESSAGES = 20;
+function summarize(messages: string[]): string {
+  const shown = messages.slice(0, MAX_MESSAGES).join('; ');
+  const more = messages.length - MAX_MESSAGES;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
 }
 
 function isPlainObject(value: unknown): boolean {

@@ -14,6 +14,8 @@ export interface AppConfig {
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
   callbackAllowCidrs: string[];
+  /** SSRF policy for callbacks: 'public' also refuses private ranges (common/network-policy.ts). */
+  callbackNetworkPolicy: CallbackNetworkPolicy;
 
   /** false makes an API-only replica: it accepts tasks but never delivers them. */
   dispatchEnabled: boolean;
@@ -23,14 +25,31 @@ export interface AppConfig {
   pollIntervalMs: number;
   sweepIntervalMs: number;
   shutdownTimeoutMs: number;
+  /** Days attempt history is kept; 0 keeps it forever. */
+  retentionAttemptsDays: number;
+  /** Days a failed task is kept after its last attempt; 0 keeps it forever. */
+  retentionFailedDays: number;
 
   maxParamsBytes: number;
   bodyLimitBytes: number;
+  /** SHA-256 (hex) of each API_KEYS entry; the keys themselves are not kept. Empty: no auth. */
+  apiKeyHashes: string[];
+  /** With API keys set, /metrics needs one too; by default scrapers need none. */
+  metricsRequireAuth: boolean;
   logLevel: LogLevel;
+  /** 'auto': human-readable when stdout is a terminal, JSON lines otherwise (resolveLogFormat). */
+  logFormat: LogFormat;
 }
 
-export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+/** Nest's level names, from the most severe; 'silent' logs nothing (tests). */
+export const LOG_LEVELS = ['silent', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const CALLBACK_NETWORK_POLICIES = ['private', 'public'] as const;
+export type CallbackNetworkPolicy = (typeof CALLBACK_NETWORK_POLICIES)[number];
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Injection token of the AppConfig object. */
 export const APP_CONFIG = Symbol('APP_CONFIG');

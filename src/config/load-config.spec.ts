@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from './app-config';
-import { ConfigError, loadConfig } from './load-config';
+import { ConfigError, hashApiKey, loadConfig, resolveLogFormat } from './load-config';
 
 const DEFAULTS: AppConfig = {
   listenHost: '',
@@ -16,6 +16,7 @@ const DEFAULTS: AppConfig = {
   retryBaseDelayMs: 1000,
   retryMaxDelayMs: 300_000,
   callbackAllowCidrs: [],
+  callbackNetworkPolicy: 'private',
   dispatchEnabled: true,
   dispatchConcurrency: 64,
   dispatchBatchSize: 100,
@@ -23,9 +24,14 @@ const DEFAULTS: AppConfig = {
   pollIntervalMs: 2000,
   sweepIntervalMs: 5000,
   shutdownTimeoutMs: 10_000,
+  retentionAttemptsDays: 7,
+  retentionFailedDays: 30,
   maxParamsBytes: 65_536,
   bodyLimitBytes: 1_048_576,
+  apiKeyHashes: [],
+  metricsRequireAuth: false,
   logLevel: 'log',
+  logFormat: 'auto',
 };
 
 /** The error loadConfig throws for `env`; fails the test when it throws none. */
@@ -61,6 +67,7 @@ describe('loadConfig', () => {
       RETRY_BASE_DELAY_MS: '200',
       RETRY_MAX_DELAY_MS: '60000',
       CALLBACK_ALLOW_CIDRS: '127.0.0.0/8, ::1 ,10.1.2.3',
+      CALLBACK_NETWORK_POLICY: 'public',
       DISPATCH_ENABLED: 'false',
       DISPATCH_CONCURRENCY: '16',
       DISPATCH_BATCH_SIZE: '50',
@@ -68,9 +75,14 @@ describe('loadConfig', () => {
       POLL_INTERVAL_MS: '1000',
       SWEEP_INTERVAL_MS: '3000',
       SHUTDOWN_TIMEOUT_MS: '0',
+      RETENTION_ATTEMPTS_DAYS: '0',
+      RETENTION_FAILED_DAYS: '90',
       MAX_PARAMS_BYTES: '1024',
       BODY_LIMIT_BYTES: '4096',
+      API_KEYS: 'first-key-0123456789, second/key+AbCdEf==',
+      METRICS_REQUIRE_AUTH: 'true',
       LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
     });
     expect(config).toStrictEqual<AppConfig>({
       listenHost: '127.0.0.1',
@@ -84,6 +96,7 @@ describe('loadConfig', () => {
       retryBaseDelayMs: 200,
       retryMaxDelayMs: 60_000,
       callbackAllowCidrs: ['127.0.0.0/8', '::1', '10.1.2.3'],
+      callbackNetworkPolicy: 'public',
       dispatchEnabled: false,
       dispatchConcurrency: 16,
       dispatchBatchSize: 50,
@@ -91,9 +104,14 @@ describe('loadConfig', () => {
       pollIntervalMs: 1000,
       sweepIntervalMs: 3000,
       shutdownTimeoutMs: 0,
+      retentionAttemptsDays: 0,
+      retentionFailedDays: 90,
       maxParamsBytes: 1024,
       bodyLimitBytes: 4096,
+      apiKeyHashes: [hashApiKey('first-key-0123456789'), hashApiKey('second/key+AbCdEf==')],
+      metricsRequireAuth: true,
       logLevel: 'debug',
+      logFormat: 'json',
     });
   });
 
@@ -104,6 +122,42 @@ describe('loadConfig', () => {
     ['0', false],
   ])('reads DISPATCH_ENABLED=%s as %s', (value, expected) => {
     expect(loadConfig({ DISPATCH_ENABLED: value }).dispatchEnabled).toBe(expected);
+  });
+
+  it('keeps SHA-256 hashes of API_KEYS, never the keys themselves', () => {
+    const config = loadConfig({ API_KEYS: 'k-0123456789abcdef' });
+    expect(config.apiKeyHashes).toStrictEqual([
+      '6b1ed3249bfeaf163cc86042729f1023caea2e1d2f3594407894563fdf054b42',
+    ]);
+    expect(JSON.stringify(config)).not.toContain('k-0123456789abcdef');
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads METRICS_REQUIRE_AUTH=%s as %s', (value, expected) => {
+    expect(loadConfig({ METRICS_REQUIRE_AUTH: value }).metricsRequireAuth).toBe(expected);
+  });
+
+  it('names a bad API_KEYS entry by position, never by value', () => {
+    const { message } = configError({ API_KEYS: 'good-key-0123456789,short' });
+    expect(message).toMatch(/^API_KEYS entry 2 must be 16 to 512 characters/);
+    expect(message).not.toContain('short');
+  });
+
+  it('accepts LOG_LEVEL=silent, which turns logging off', () => {
+    expect(loadConfig({ LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
+  });
+
+  it.each([
+    ['auto', true, 'pretty'],
+    ['auto', false, 'json'],
+    ['json', true, 'json'],
+    ['pretty', false, 'pretty'],
+  ] as const)('resolves LOG_FORMAT=%s with a terminal=%s to %s', (format, tty, expected) => {
+    expect(resolveLogFormat(format, tty)).toBe(expected);
   });
 
   it('accepts postgresql:// as well as postgres:// URLs', () => {
@@ -129,6 +183,12 @@ describe('loadConfig', () => {
     ['RETRY_MAX_DELAY_MS', '1e3'],
     ['CALLBACK_ALLOW_CIDRS', '10.0.0.0/33'],
     ['CALLBACK_ALLOW_CIDRS', '127.0.0.0/8,localhost'],
+    ['CALLBACK_NETWORK_POLICY', 'strict'],
+    ['CALLBACK_NETWORK_POLICY', 'PUBLIC'],
+    ['API_KEYS', 'too-short'],
+    ['API_KEYS', 'has spaces in the middle'],
+    ['API_KEYS', 'a-long-enough-key-0123,bad"quote-0123456'],
+    ['METRICS_REQUIRE_AUTH', 'yes'],
     ['DISPATCH_ENABLED', 'yes'],
     ['DISPATCH_CONCURRENCY', '0'],
     ['DISPATCH_BATCH_SIZE', 'many'],
@@ -136,9 +196,15 @@ describe('loadConfig', () => {
     ['POLL_INTERVAL_MS', '1'],
     ['SWEEP_INTERVAL_MS', '-5'],
     ['SHUTDOWN_TIMEOUT_MS', '-1'],
+    ['RETENTION_ATTEMPTS_DAYS', '-1'],
+    ['RETENTION_ATTEMPTS_DAYS', '1.5'],
+    ['RETENTION_FAILED_DAYS', 'forever'],
+    ['RETENTION_FAILED_DAYS', '36501'],
     ['MAX_PARAMS_BYTES', '1'],
     ['BODY_LIMIT_BYTES', '10'],
     ['LOG_LEVEL', 'loud'],
+    ['LOG_LEVEL', 'info'],
+    ['LOG_FORMAT', 'yaml'],
   ])('stops on %s=%p with a message naming the variable', (name, value) => {
     expect(configError({ [name]: value }).message).toContain(name);
   });

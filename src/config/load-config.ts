@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as ipaddr from 'ipaddr.js';
 import { plainToInstance, Transform } from 'class-transformer';
@@ -12,7 +13,15 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
-import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
+import {
+  AppConfig,
+  CALLBACK_NETWORK_POLICIES,
+  CallbackNetworkPolicy,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  LogFormat,
+  LogLevel,
+} from './app-config';
 
 /** Raised when the environment or CONF_FILE holds a bad value; the message names the variable. */
 export class ConfigError extends Error {}
@@ -46,6 +55,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) RETRY_BASE_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) RETRY_MAX_DELAY_MS?: number;
   @IsOptional() @Transform(toList) @IsString({ each: true }) CALLBACK_ALLOW_CIDRS?: string[];
+  @IsOptional() @IsIn(CALLBACK_NETWORK_POLICIES) CALLBACK_NETWORK_POLICY?: CallbackNetworkPolicy;
   @IsOptional()
   @IsIn(['true', 'false', '1', '0'], { message: 'DISPATCH_ENABLED must be true or false' })
   DISPATCH_ENABLED?: string;
@@ -55,9 +65,16 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000) POLL_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000) SWEEP_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) SHUTDOWN_TIMEOUT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(36_500) RETENTION_ATTEMPTS_DAYS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(36_500) RETENTION_FAILED_DAYS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(16_777_216) MAX_PARAMS_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(268_435_456) BODY_LIMIT_BYTES?: number;
+  @IsOptional() @Transform(toList) @IsString({ each: true }) API_KEYS?: string[];
+  @IsOptional()
+  @IsIn(['true', 'false', '1', '0'], { message: 'METRICS_REQUIRE_AUTH must be true or false' })
+  METRICS_REQUIRE_AUTH?: string;
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: LogLevel;
+  @IsOptional() @IsIn(LOG_FORMATS) LOG_FORMAT?: LogFormat;
 }
 
 /** The original's sample.conf.json keys and the variables they stand for. */
@@ -79,6 +96,8 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
   const messages = errors.flatMap(describe);
   const cidrs = vars.CALLBACK_ALLOW_CIDRS ?? [];
   messages.push(...cidrs.filter((c) => !isCidr(c)).map(cidrMessage));
+  const apiKeys = vars.API_KEYS ?? [];
+  messages.push(...apiKeyMessages(apiKeys));
   if (messages.length > 0) throw new ConfigError(messages.join('; '));
 
   return {
@@ -93,6 +112,7 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     retryBaseDelayMs: vars.RETRY_BASE_DELAY_MS ?? 1000,
     retryMaxDelayMs: vars.RETRY_MAX_DELAY_MS ?? 300_000,
     callbackAllowCidrs: cidrs,
+    callbackNetworkPolicy: vars.CALLBACK_NETWORK_POLICY ?? 'private',
     dispatchEnabled:
       vars.DISPATCH_ENABLED === undefined || /^(true|1)$/.test(vars.DISPATCH_ENABLED),
     dispatchConcurrency: vars.DISPATCH_CONCURRENCY ?? 64,
@@ -101,10 +121,29 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     pollIntervalMs: vars.POLL_INTERVAL_MS ?? 2000,
     sweepIntervalMs: vars.SWEEP_INTERVAL_MS ?? 5000,
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    retentionAttemptsDays: vars.RETENTION_ATTEMPTS_DAYS ?? 7,
+    retentionFailedDays: vars.RETENTION_FAILED_DAYS ?? 30,
     maxParamsBytes: vars.MAX_PARAMS_BYTES ?? 65_536,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES ?? 1_048_576,
+    apiKeyHashes: apiKeys.map(hashApiKey),
+    metricsRequireAuth: /^(true|1)$/.test(vars.METRICS_REQUIRE_AUTH ?? 'false'),
     logLevel: vars.LOG_LEVEL ?? 'log',
+    logFormat: vars.LOG_FORMAT ?? 'auto',
   };
+}
+
+/** LOG_FORMAT=auto means human-readable on a terminal (a developer), JSON lines otherwise. */
+export function resolveLogFormat(
+  format: LogFormat,
+  stdoutIsTTY: boolean = process.stdout.isTTY === true,
+): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return stdoutIsTTY ? 'pretty' : 'json';
+}
+
+/** SHA-256 of an API key, hex: what the configuration keeps instead of the key. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
 /** The database tests run against: DATABASE_URL, else the machine's local server. */
@@ -154,4 +193,22 @@ function isCidr(text: string): boolean {
 
 function cidrMessage(cidr: string): string {
   return `CALLBACK_ALLOW_CIDRS entry "${cidr}" is not an IP address or CIDR range`;
+}
+
+/** RFC 6750 bearer-token characters; long enough not to be guessed. */
+const API_KEY_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const API_KEY_LENGTH = { min: 16, max: 512 };
+
+/** Entries are named by position, never by value: the message goes to the logs. */
+function apiKeyMessages(keys: string[]): string[] {
+  return keys.flatMap((key, index) =>
+    API_KEY_PATTERN.test(key) &&
+    key.length >= API_KEY_LENGTH.min &&
+    key.length <= API_KEY_LENGTH.max
+      ? []
+      : [
+          `API_KEYS entry ${index + 1} must be ${API_KEY_LENGTH.min} to ${API_KEY_LENGTH.max} ` +
+            'characters from A-Z a-z 0-9 - . _ ~ + / (then = padding)',
+        ],
+  );
 }

@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { InitialSchema1764172800000 } from './migrations/1764172800000-InitialSchema';
 import { CategorySettingsAndAttempts1764180000000 } from './migrations/1764180000000-CategorySettingsAndAttempts';
+import { FailedTasksByCategoryIndex1764190000000 } from './migrations/1764190000000-FailedTasksByCategoryIndex';
 
 export interface DatabaseSettings {
   url: string;
@@ -9,7 +10,11 @@ export interface DatabaseSettings {
 }
 
 /** Every migration, in order. Listed explicitly so that build output and ts-node agree. */
-export const MIGRATIONS = [InitialSchema1764172800000, CategorySettingsAndAttempts1764180000000];
+export const MIGRATIONS = [
+  InitialSchema1764172800000,
+  CategorySettingsAndAttempts1764180000000,
+  FailedTasksByCategoryIndex1764190000000,
+];
 
 /**
  * The one builder of TypeORM options, used by the app, ormconfig.ts (CLI) and tests.

@@ -5,9 +5,19 @@ import { configureApp } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
 
-/** Defaults as in production (no environment read), with a test's overrides. */
+/**
+ * Defaults as in production (no environment read) but silent logs, with a test's overrides.
+ * Callbacks may reach 127.0.0.1 (and only that loopback address), where the tests' receivers
+ * listen; the SSRF guard refuses the rest of loopback as in production.
+ */
 export function testConfig(databaseUrl: string, overrides: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({}), databaseUrl, ...overrides };
+  return {
+    ...loadConfig({}),
+    databaseUrl,
+    logLevel: 'silent',
+    callbackAllowCidrs: ['127.0.0.1/32'],
+    ...overrides,
+  };
 }
 
 /** The whole application on `databaseUrl`, initialised (migrations applied, dispatcher running). */

@@ -33,7 +33,8 @@ export async function spawnService(env: Record<string, string>): Promise<Service
     ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')],
     {
       cwd: ROOT,
-      env: { LOG_LEVEL: 'warn', ...env, PORT: port },
+      // The receivers listen on 127.0.0.1, which the SSRF guard refuses unless allowed.
+      env: { LOG_LEVEL: 'warn', CALLBACK_ALLOW_CIDRS: '127.0.0.1/32', ...env, PORT: port },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -1,8 +1,14 @@
 import { HttpService } from '@nestjs/axios';
-import { Injectable } from '@nestjs/common';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { Inject, Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
+import { describeRefusal, NetworkPolicy, networkPolicyOf } from '../../common/network-policy';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import {
+  blockedCause,
+  ConnectionGuard,
+  GuardedHttpAgent,
+  GuardedHttpsAgent,
+} from './guarded-agent';
 import { AttemptResult } from './retry-policy';
 
 /** Bytes of a response body kept (for the error message); the rest is never read. */
@@ -18,18 +24,33 @@ export interface CallbackRequest {
 }
 
 /**
- * POSTs one callback and reports what happened as data. One keep-alive agent for all deliveries;
- * redirects are not followed; the whole attempt (connect, headers, body) is bounded by the
- * timeout, not only socket idleness, so a handler that drips bytes cannot hold it open.
+ * POSTs one callback and reports what happened as data. One keep-alive agent per protocol for
+ * all deliveries, each vetting the address it connects to against the network policy (SSRF
+ * guard, SPEC §4); redirects are not followed; the whole attempt (connect, headers, body) is
+ * bounded by the timeout, not only socket idleness, so a handler that drips bytes cannot hold it
+ * open.
  */
 @Injectable()
 export class CallbackClient {
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
+  private readonly policy: NetworkPolicy;
+  private readonly httpAgent: GuardedHttpAgent;
+  private readonly httpsAgent: GuardedHttpsAgent;
 
-  constructor(private readonly http: HttpService) {}
+  constructor(
+    private readonly http: HttpService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.policy = networkPolicyOf(config);
+    const guard = new ConnectionGuard(this.policy);
+    this.httpAgent = new GuardedHttpAgent(guard, { keepAlive: true, scheduling: 'lifo' });
+    this.httpsAgent = new GuardedHttpsAgent(guard, { keepAlive: true, scheduling: 'lifo' });
+  }
 
   async post(request: CallbackRequest): Promise<AttemptResult> {
+    // A literal IP host is refused here without starting a request; the agents check it again,
+    // and every resolved address, on connect.
+    const verdict = this.policy.checkUrl(request.url);
+    if (!verdict.allowed) return { kind: 'blocked', message: describeRefusal(verdict) };
     const timeout = AbortSignal.timeout(request.timeoutMs);
     const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
     try {
@@ -57,6 +78,8 @@ export class CallbackClient {
         body,
       };
     } catch (error) {
+      const blocked = blockedCause(error);
+      if (blocked) return { kind: 'blocked', message: blocked.message };
       if (timeout.aborted) return { kind: 'timeout', timeoutMs: request.timeoutMs };
       if (request.signal?.aborted) return { kind: 'error', message: 'cut off by shutdown' };
       return { kind: 'connection_error', message: describeError(error) };

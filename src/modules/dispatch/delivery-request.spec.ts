@@ -1,5 +1,9 @@
+import { Webhook } from 'standardwebhooks';
 import { ClaimedTask } from '../tasks/tasks.types';
 import { buildDeliveryRequest, DELIVERY_HEADERS } from './delivery-request';
+import { WEBHOOK_HEADERS } from './webhook-signature';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 function claimed(overrides: Partial<ClaimedTask> = {}): ClaimedTask {
   return {
@@ -15,6 +19,7 @@ function claimed(overrides: Partial<ClaimedTask> = {}): ClaimedTask {
     handler_url: 'http://127.0.0.1:9/callback',
     max_attempts: null,
     timeout_ms: null,
+    concurrency: null,
     secrets: [],
     ...overrides,
   };
@@ -73,5 +78,24 @@ describe('buildDeliveryRequest', () => {
   it('refuses a key that is not an integer rather than send broken JSON', () => {
     expect(() => buildDeliveryRequest(claimed({ key: '1e3' }))).toThrow(/not an integer/);
     expect(() => buildDeliveryRequest(claimed({ key: '1,"x":2' }))).toThrow(/not an integer/);
+  });
+
+  it('sends no webhook-* headers for a category without secrets', () => {
+    const { headers } = buildDeliveryRequest(claimed());
+    expect(Object.keys(headers).filter((name) => name.startsWith('webhook-'))).toEqual([]);
+  });
+
+  it('signs for a category with secrets: the delivery id, the attempt time, the exact body', () => {
+    const nowMs = Date.now();
+    const { body, headers } = buildDeliveryRequest(claimed({ secrets: [SECRET] }), nowMs);
+    expect(headers[WEBHOOK_HEADERS.id]).toBe('0b7f8a52-4c1e-4a3f-9a4d-2f6f3c1d9e10');
+    expect(headers[WEBHOOK_HEADERS.timestamp]).toBe(String(Math.floor(nowMs / 1000)));
+    expect(() => new Webhook(SECRET).verify(body, headers)).not.toThrow();
+  });
+
+  it('fails the attempt rather than send an unverifiable delivery for a malformed secret', () => {
+    expect(() => buildDeliveryRequest(claimed({ secrets: ['whsec_%%'] }))).toThrow(
+      /signing secret is not whsec_/,
+    );
   });
 });

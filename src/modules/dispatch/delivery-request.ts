@@ -1,5 +1,6 @@
 import { trimEpoch } from '../../common/epoch';
 import { ClaimedTask } from '../tasks/tasks.types';
+import { webhookHeaders } from './webhook-signature';
 
 export const DELIVERY_HEADERS = {
   id: 'x-delivery-id',
@@ -16,9 +17,13 @@ export interface DeliveryRequest {
 
 /**
  * The callback exactly as the original sends it: `{"cate","inAdvance","key","params"}` in that
- * order, key as a bare integer, params as stored. Everything new travels in headers.
+ * order, key as a bare integer, params as stored. Everything new travels in headers, including
+ * the Standard Webhooks signature when the category has secrets (signed at `nowMs`, the attempt).
  */
-export function buildDeliveryRequest(task: ClaimedTask): DeliveryRequest {
+export function buildDeliveryRequest(
+  task: ClaimedTask,
+  nowMs: number = Date.now(),
+): DeliveryRequest {
   if (!/^\d+$/.test(task.key)) throw new Error(`task key ${task.key} is not an integer`);
   const body =
     `{"cate":${JSON.stringify(task.cate)},"inAdvance":${task.in_advance},` +
@@ -31,6 +36,9 @@ export function buildDeliveryRequest(task: ClaimedTask): DeliveryRequest {
       [DELIVERY_HEADERS.id]: task.delivery_id,
       [DELIVERY_HEADERS.attempt]: String(task.attempts),
       [DELIVERY_HEADERS.due]: trimEpoch(task.due_epoch),
+      ...(task.secrets.length > 0
+        ? webhookHeaders(task.secrets, task.delivery_id, Math.floor(nowMs / 1000), body)
+        : {}),
     },
   };
 }

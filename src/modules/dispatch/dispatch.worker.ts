@@ -10,9 +10,11 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DATABASE_URL } from '../../database/database.module';
+import { DispatchMetrics } from '../metrics/dispatch.metrics';
 import { TasksRepository } from '../tasks/tasks.repository';
 import { AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
 import { CallbackClient } from './callback.client';
+import { CategoryLimits } from './category-limits';
 import { Completion, CompletionBatcher } from './completion.batcher';
 import { buildDeliveryRequest } from './delivery-request';
 import { attemptOutcome, AttemptResult, decideOutcome, RetryPolicy } from './retry-policy';
@@ -41,6 +43,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   private readonly logger = new Logger(DispatchWorker.name);
   private readonly wakeSignal = new WakeSignal();
   private readonly deliveries = new Set<Delivery>();
+  private readonly limits = new CategoryLimits();
   private readonly completions: CompletionBatcher;
   private readonly listener: WakeupListener;
   private readonly policy: RetryPolicy;
@@ -55,7 +58,9 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly client: CallbackClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) databaseUrl: string,
+    private readonly metrics: DispatchMetrics,
   ) {
+    metrics.trackInFlight(() => this.inFlight);
     this.completions = new CompletionBatcher(tasks, this.workerId, () => this.wake());
     this.listener = new WakeupListener(databaseUrl, () => this.wake());
     this.policy = {
@@ -138,16 +143,22 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     }
     this.wakeSignal.reset(); // the claim and next-due reads below see everything committed so far
     const { callbackTimeoutMs, leaseMarginMs } = this.config;
+    const claimTimed = this.metrics.claimTimer();
     const claimed = await this.tasks.claimDue(
       this.workerId,
       wanted,
       callbackTimeoutMs,
       leaseMarginMs,
+      this.limits.atCap(),
     );
-    for (const task of claimed) this.startDelivery(task);
+    claimTimed();
+    const { start, overCap } = this.limits.admit(claimed);
+    for (const task of start) this.startDelivery(task);
+    // Claimed beyond its category's cap: back to the queue at once, the attempt not counted.
+    for (const task of overCap) this.completions.add({ claim: task, outcome: { kind: 'release' } });
     this.backlog = claimed.length === wanted;
     if (this.backlog || this.state !== 'running') return;
-    const delayMs = await this.tasks.nextDueDelayMs();
+    const delayMs = await this.tasks.nextDueDelayMs(this.limits.atCap());
     const poll = this.config.pollIntervalMs;
     await this.wakeSignal.sleep(delayMs === null ? poll : Math.min(Math.max(delayMs, 0), poll));
   }
@@ -167,7 +178,8 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       .then((completion) => this.completions.add(completion))
       .finally(() => {
         this.deliveries.delete(delivery);
-        if (this.waitingForSlot || this.backlog) this.wake();
+        const capFreed = this.limits.finished(task.cate);
+        if (capFreed || this.waitingForSlot || this.backlog) this.wake();
       });
     this.deliveries.add(delivery);
   }
@@ -192,6 +204,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       outcome: attemptOutcome(result),
       error: outcome.kind === 'ok' ? null : outcome.error,
     };
+    this.metrics.attemptFinished(task, attempt);
     return { claim: task, outcome, attempt };
   }
 

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DispatchMetrics } from '../metrics/dispatch.metrics';
 import { TasksRepository } from '../tasks/tasks.repository';
 import { DispatchWorker } from './dispatch.worker';
 
@@ -27,6 +28,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly worker: DispatchWorker,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: DispatchMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -52,6 +54,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationSh
         total += rescued;
         if (rescued < SWEEP_BATCH) break;
       }
+      this.metrics.leasesRescued(total);
       if (total > 0) {
         this.logger.warn(`returned ${total} tasks with expired leases to the queue`);
         this.worker.wake();

@@ -2,18 +2,36 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DUE_CHANNEL } from '../tasks/tasks.sql';
 
-const MAX_RECONNECT_DELAY_MS = 5000;
+/**
+ * Reconnect backoff. Short on purpose: while this connection is down, no NOTIFY reaches the
+ * dispatcher and a task posted due soon waits for the fallback poll, so after a database restart
+ * the connection must be back within a fraction of a second (a refused connect costs nothing).
+ */
+const FIRST_RECONNECT_DELAY_MS = 50;
+const MAX_RECONNECT_DELAY_MS = 500;
+/** A connect that hangs (server up but not answering) is given up and retried. */
+const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * An idle LISTEN connection cut off without a FIN or RST (network partition, NAT or firewall
+ * timeout, failover) would otherwise look alive for hours: ping it, and reconnect when the ping
+ * does not come back in time.
+ */
+const PING_INTERVAL_MS = 10_000;
+const PING_TIMEOUT_MS = 5000;
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
 /**
  * Holds one dedicated connection that LISTENs for due-task notifications and calls `onWake` for
- * each. The connection is re-established whenever it fails or is terminated, with backoff, and
- * every (re)connect also calls `onWake`, since notifications sent meanwhile were lost.
+ * each. The connection is re-established whenever it fails, is terminated or stops answering
+ * pings, with a short backoff, and every (re)connect also calls `onWake`, since notifications
+ * sent meanwhile were lost.
  */
 export class WakeupListener {
   private readonly logger = new Logger(WakeupListener.name);
   private client: Client | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelayMs = 100;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private reconnectDelayMs = FIRST_RECONNECT_DELAY_MS;
   private stopped = false;
 
   constructor(
@@ -33,6 +51,7 @@ export class WakeupListener {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
@@ -42,7 +61,9 @@ export class WakeupListener {
     const client = new Client({
       connectionString: this.connectionString,
       application_name: 'delay-tasks-listener',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
     });
     client.on('notification', () => this.onWake());
     client.on('error', (error) => this.lost(client, error.message));
@@ -59,8 +80,29 @@ export class WakeupListener {
       return;
     }
     this.client = client;
-    this.reconnectDelayMs = 100;
+    this.reconnectDelayMs = FIRST_RECONNECT_DELAY_MS;
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => void this.ping(client), PING_INTERVAL_MS);
     this.onWake();
+  }
+
+  /** A round trip on the LISTEN connection; no answer within PING_TIMEOUT_MS means it is lost. */
+  private async ping(client: Client): Promise<void> {
+    if (this.client !== client) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<string>((resolve) => {
+      timer = setTimeout(
+        () => resolve(`no answer to a ping within ${PING_TIMEOUT_MS} ms`),
+        PING_TIMEOUT_MS,
+      );
+    });
+    const answered = client.query('SELECT 1').then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    const failure = await Promise.race([answered, timedOut]);
+    clearTimeout(timer);
+    if (failure !== undefined) this.lost(client, failure);
   }
 
   private lost(client: Client, reason: string): void {
@@ -68,7 +110,10 @@ export class WakeupListener {
     client.removeAllListeners();
     client.on('error', () => undefined); // late socket errors of the dead client
     void client.end().catch(() => undefined);
-    if (this.client === client) this.client = undefined;
+    if (this.client === client) {
+      this.client = undefined;
+      clearInterval(this.pingTimer);
+    }
     this.logger.warn(
       `LISTEN connection lost (${reason}); reconnecting in ${this.reconnectDelayMs} ms`,
     );

@@ -1,33 +1,61 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rowsOf } from '../../database/query-rows';
+import * as sql from './handlers.sql';
 
 export interface HandlerRow {
   cate: string;
   url: string;
+  /** Per-category settings; null means the service default. */
+  max_attempts: number | null;
+  timeout_ms: number | null;
+  concurrency: number | null;
+  /** Signing secrets, newest first. */
+  secrets: string[];
   created_at: Date;
   updated_at: Date;
+}
+
+/** Settings of a registration: undefined keeps the stored value, null resets it. */
+export interface HandlerSettings {
+  maxAttempts?: number | null;
+  timeoutMs?: number | null;
+  concurrency?: number | null;
+  secret?: string | null;
 }
 
 @Injectable()
 export class HandlersRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async upsert(cate: string, url: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO handlers (cate, url) VALUES ($1::text, $2::text)
-       ON CONFLICT (cate) DO UPDATE SET url = excluded.url, updated_at = now()`,
-      [cate, url],
-    );
+  async upsert(cate: string, url: string, settings: HandlerSettings): Promise<void> {
+    const pair = (value: number | string | null | undefined) => [
+      value !== undefined,
+      value ?? null,
+    ];
+    await this.dataSource.query(sql.UPSERT_HANDLER, [
+      cate,
+      url,
+      ...pair(settings.maxAttempts),
+      ...pair(settings.timeoutMs),
+      ...pair(settings.concurrency),
+      ...pair(settings.secret),
+    ]);
   }
 
   async find(cate: string): Promise<HandlerRow | undefined> {
-    const rows = rowsOf<HandlerRow>(
-      await this.dataSource.query(
-        `SELECT cate, url, created_at, updated_at FROM handlers WHERE cate = $1::text`,
-        [cate],
-      ),
-    );
+    const rows = rowsOf<HandlerRow>(await this.dataSource.query(sql.FIND_HANDLER, [cate]));
     return rows[0];
+  }
+
+  async list(afterCate: string | undefined, limit: number): Promise<HandlerRow[]> {
+    return rowsOf<HandlerRow>(
+      await this.dataSource.query(sql.LIST_HANDLERS, [afterCate ?? null, limit]),
+    );
+  }
+
+  /** True when the category existed. */
+  async delete(cate: string): Promise<boolean> {
+    return rowsOf(await this.dataSource.query(sql.DELETE_HANDLER, [cate])).length > 0;
   }
 }

@@ -1,24 +1,79 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
-import { HandlerResultDto } from './handlers.dto';
-import { HandlersRepository } from './handlers.repository';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { assertCallbackUrlAllowed } from '../../common/network-policy';
+import {
+  decodeCursor,
+  DEFAULT_PAGE_LIMIT,
+  encodeCursor,
+  PageQueryDto,
+} from '../../common/page-query';
+import { CATE_PATTERN } from '../../common/task-fields';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DeleteHandlerResult, HandlerPage, HandlerView, RegisterHandlerDto } from './handlers.dto';
+import { HandlerRow, HandlersRepository } from './handlers.repository';
+import { maskSecret } from './webhook-secret';
+
+const CURSOR_KIND = 'cate';
 
 @Injectable()
 export class HandlersService {
-  constructor(private readonly handlers: HandlersRepository) {}
+  constructor(
+    private readonly handlers: HandlersRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  /** Registers or replaces the category's handler; pending tasks follow it at delivery time. */
-  async register(cate: string, url: string): Promise<void> {
-    await this.handlers.upsert(cate, url);
+  /**
+   * Registers or replaces the category's handler and the settings given; pending tasks follow
+   * it at delivery time.
+   */
+  async register(cate: string, body: RegisterHandlerDto): Promise<void> {
+    const url = body.handler;
+    assertCallbackUrlAllowed(url, this.config); // literal IPs now; host names at delivery
+    await this.handlers.upsert(cate, url, {
+      maxAttempts: body.maxAttempts,
+      timeoutMs: body.timeoutMs,
+      concurrency: body.concurrency,
+      secret: body.secret,
+    });
   }
 
-  async get(cate: string): Promise<HandlerResultDto> {
+  async get(cate: string): Promise<HandlerView> {
     const row = await this.handlers.find(cate);
     if (!row) throw new NotFoundException('not found');
+    return toView(row);
+  }
+
+  async list(query: PageQueryDto): Promise<HandlerPage> {
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+    const after =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, CURSOR_KIND, CATE_PATTERN);
+    const rows = await this.handlers.list(after, limit);
+    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
     return {
-      cate: row.cate,
-      handler: row.url,
-      createdAt: row.created_at.toISOString(),
-      updatedAt: row.updated_at.toISOString(),
+      items: rows.map(toView),
+      nextCursor: last ? encodeCursor(CURSOR_KIND, last.cate) : null,
     };
   }
+
+  /**
+   * Removes the category. Its tasks stay: one without its own handler fails its attempts with
+   * no_handler (and is retried) until the category is registered again or its attempts run out.
+   */
+  async remove(cate: string): Promise<DeleteHandlerResult> {
+    return { deleted: await this.handlers.delete(cate) };
+  }
+}
+
+function toView(row: HandlerRow): HandlerView {
+  return {
+    cate: row.cate,
+    handler: row.url,
+    maxAttempts: row.max_attempts,
+    timeoutMs: row.timeout_ms,
+    concurrency: row.concurrency,
+    secrets: row.secrets.map((secret) => ({ prefix: maskSecret(secret) })),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
 }

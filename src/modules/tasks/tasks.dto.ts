@@ -1,16 +1,15 @@
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   Allow,
   IsBoolean,
   IsDefined,
   IsIn,
-  IsInt,
   IsOptional,
-  Matches,
-  Max,
-  Min,
+  ValidateBy,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { PageQueryDto } from '../../common/page-query';
 import {
   IsCate,
   IsHttpUrl,
@@ -19,10 +18,9 @@ import {
   ToKeyString,
   ToTimestamp,
 } from '../../common/task-fields';
-import { TASK_STATES, TaskState } from './tasks.types';
+import { AttemptOutcome, TASK_STATES, TaskState } from './tasks.types';
 
-export const MAX_LIST_LIMIT = 1000;
-
+export const MAX_BATCH_TASKS = 1000;
 export class UpsertTaskDto {
   /** When the task is due, in Unix seconds; a fraction gives sub-second precision. */
   @IsDefined({ message: 'timestamp is required' })
@@ -82,7 +80,23 @@ export class TaskQueryDto {
   timestamp?: number;
 }
 
-export class ListTasksQueryDto {
+/** Many tasks of one category, validated all or nothing (POST /tasks/:cate). */
+export class BatchUpsertTasksDto {
+  /** 1 to 1000 tasks, each as in POST /task/:cate; keys must be distinct. */
+  @ValidateBy({
+    name: 'isTaskBatch',
+    validator: {
+      validate: (value: unknown) =>
+        Array.isArray(value) && value.length >= 1 && value.length <= MAX_BATCH_TASKS,
+      defaultMessage: () => `tasks must be an array of 1 to ${MAX_BATCH_TASKS} tasks`,
+    },
+  })
+  @ValidateNested({ each: true })
+  @Type(() => UpsertTaskDto)
+  tasks!: UpsertTaskDto[];
+}
+
+export class ListTasksQueryDto extends PageQueryDto {
   @IsOptional()
   @IsCate()
   cate?: string;
@@ -90,24 +104,9 @@ export class ListTasksQueryDto {
   @IsOptional()
   @IsIn(TASK_STATES, { message: `state must be one of ${TASK_STATES.join(', ')}` })
   state?: TaskState;
-
-  /** Page size, 1 to 1000 (default 100). */
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
-  )
-  @IsInt({ message: `limit must be an integer from 1 to ${MAX_LIST_LIMIT}` })
-  @Min(1, { message: `limit must be an integer from 1 to ${MAX_LIST_LIMIT}` })
-  @Max(MAX_LIST_LIMIT, { message: `limit must be an integer from 1 to ${MAX_LIST_LIMIT}` })
-  limit?: number;
-
-  /** Opaque cursor from the previous page's nextCursor. */
-  @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
-    message: 'cursor must be a nextCursor value from a previous page',
-  })
-  cursor?: string;
 }
+
+export class ListAttemptsQueryDto extends PageQueryDto {}
 
 /** A task as returned by GET /task/:cate/:key and GET /tasks. */
 export interface TaskView {
@@ -127,5 +126,31 @@ export interface TaskView {
 
 export interface TaskPage {
   items: TaskView[];
+  nextCursor: string | null;
+}
+
+export interface BatchUpsertView {
+  /** Tasks created or updated: all of the batch. */
+  count: number;
+}
+
+/** One delivery attempt, as returned by GET /task/:cate/:key/attempts. */
+export interface AttemptView {
+  /** When the attempt started (ISO 8601). */
+  startedAt: string;
+  /** 1 for the first attempt of an occurrence; a retry via POST …/retry starts again at 1. */
+  attempt: number;
+  /** The X-Delivery-Id of the occurrence: one task key may have had several occurrences. */
+  deliveryId: string;
+  /** HTTP status of the handler's answer; null when there was none. */
+  statusCode: number | null;
+  outcome: AttemptOutcome;
+  durationMs: number;
+  /** Why the attempt failed (at most 500 characters); null on success. */
+  error: string | null;
+}
+
+export interface AttemptPage {
+  items: AttemptView[];
   nextCursor: string | null;
 }

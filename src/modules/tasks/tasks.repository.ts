@@ -4,13 +4,19 @@ import { affectedOf, rowsOf } from '../../database/query-rows';
 import * as sql from './tasks.sql';
 import {
   AttemptRecord,
+  AttemptRow,
+  BatchTaskInput,
+  BatchUpsertResult,
   ClaimedTask,
   ClaimRef,
   FailureUpdate,
+  ListAttemptsFilter,
   ListTasksFilter,
   OutcomeBatch,
   OutcomeCounts,
+  RetryRow,
   TaskRow,
+  TaskStatsRow,
   UpsertTaskInput,
 } from './tasks.types';
 
@@ -31,6 +37,51 @@ export class TasksRepository {
     return rows[0] && { dueInMs: rows[0].due_in_ms };
   }
 
+  /**
+   * Upserts every item of one category in one statement (UPSERT_TASKS), or none of them when one
+   * is too far in the past. Keys must be distinct.
+   */
+  async upsertBatch(cate: string, items: BatchTaskInput[]): Promise<BatchUpsertResult> {
+    const [row] = await this.rows<{
+      too_old_item: number | null;
+      written: number;
+      earliest_due_in_ms: number | null;
+    }>(sql.UPSERT_TASKS, [
+      cate,
+      items.map((i) => i.key),
+      items.map((i) => i.timestamp),
+      items.map((i) => i.paramsJson),
+      items.map((i) => i.handler),
+    ]);
+    if (row.too_old_item !== null) return { kind: 'too_old', item: row.too_old_item };
+    return { kind: 'written', count: row.written, earliestDueInMs: row.earliest_due_in_ms ?? 0 };
+  }
+
+  /** Re-queues a failed task; undefined when there is no such task (see RETRY_TASK). */
+  async retryFailed(cate: string, key: string): Promise<RetryRow | undefined> {
+    const rows = await this.rows<RetryRow>(sql.RETRY_TASK, [cate, key]);
+    return rows[0];
+  }
+
+  listAttempts(filter: ListAttemptsFilter): Promise<AttemptRow[]> {
+    return this.rows<AttemptRow>(sql.LIST_ATTEMPTS, [
+      filter.cate,
+      filter.key,
+      filter.beforeId ?? null,
+      filter.limit,
+    ]);
+  }
+
+  /** Deletes up to `limit` attempt rows older than `days`; returns how many. */
+  pruneAttempts(days: number, limit: number): Promise<number> {
+    return this.affected(sql.PRUNE_ATTEMPTS, [days, limit]);
+  }
+
+  /** Deletes up to `limit` tasks failed more than `days` ago; returns how many. */
+  pruneFailedTasks(days: number, limit: number): Promise<number> {
+    return this.affected(sql.PRUNE_FAILED_TASKS, [days, limit]);
+  }
+
   async find(cate: string, key: string, timestamp?: number): Promise<TaskRow | undefined> {
     const rows = await this.rows<TaskRow>(sql.FIND_TASK, [cate, key, timestamp ?? null]);
     return rows[0];
@@ -49,26 +100,32 @@ export class TasksRepository {
   }
 
   list(filter: ListTasksFilter): Promise<TaskRow[]> {
-    return this.rows<TaskRow>(sql.LIST_TASKS, [
-      filter.cate ?? null,
-      filter.state ?? null,
-      filter.afterId ?? null,
-      filter.limit,
-    ]);
+    const { text, params } = listTasksQuery(filter);
+    return this.rows<TaskRow>(text, params);
   }
 
-  /** `timeoutMs` is the default callback timeout; the lease is a category's timeout + margin. */
+  /**
+   * `timeoutMs` is the default callback timeout; the lease is a category's timeout + margin.
+   * Tasks of `skipCates` (categories at the worker's concurrency cap) are left alone.
+   */
   claimDue(
     owner: string,
     limit: number,
     timeoutMs: number,
     leaseMarginMs: number,
+    skipCates: string[] = [],
   ): Promise<ClaimedTask[]> {
-    return this.rows<ClaimedTask>(sql.CLAIM_DUE, [limit, owner, timeoutMs, leaseMarginMs]);
+    return this.rows<ClaimedTask>(sql.CLAIM_DUE, [
+      limit,
+      owner,
+      timeoutMs,
+      leaseMarginMs,
+      skipCates,
+    ]);
   }
 
-  async nextDueDelayMs(): Promise<number | null> {
-    const rows = await this.rows<{ delay_ms: number | null }>(sql.NEXT_DUE_DELAY, []);
+  async nextDueDelayMs(skipCates: string[] = []): Promise<number | null> {
+    const rows = await this.rows<{ delay_ms: number | null }>(sql.NEXT_DUE_DELAY, [skipCates]);
     return rows[0]?.delay_ms ?? null;
   }
 
@@ -119,6 +176,12 @@ export class TasksRepository {
     return this.affected(sql.RESCUE_EXPIRED_LEASES, [limit]);
   }
 
+  /** Counts by state, each exact up to `exactUpTo` (see TASK_STATS), and the oldest due age. */
+  async stats(exactUpTo: number): Promise<TaskStatsRow> {
+    const [row] = await this.rows<TaskStatsRow>(sql.TASK_STATS, [exactUpTo]);
+    return row;
+  }
+
   async notifyDue(): Promise<void> {
     await this.dataSource.query(sql.NOTIFY_DUE);
   }
@@ -130,6 +193,20 @@ export class TasksRepository {
   private async rows<T = unknown>(text: string, params: unknown[]): Promise<T[]> {
     return rowsOf<T>(await this.dataSource.query(text, params));
   }
+}
+
+/** The GET /tasks statement for the filters given (exported for the query plan test). */
+export function listTasksQuery(filter: ListTasksFilter): { text: string; params: unknown[] } {
+  const { cate, state, limit } = filter;
+  const after = filter.afterId ?? '0';
+  if (cate !== undefined && state !== undefined) {
+    const text =
+      state === 'running' ? sql.LIST_TASKS_IN_STATE_OF_CATE : sql.LIST_TASKS_OF_CATE_IN_STATE;
+    return { text, params: [cate, state, after, limit] };
+  }
+  if (cate !== undefined) return { text: sql.LIST_TASKS_OF_CATE, params: [cate, after, limit] };
+  if (state !== undefined) return { text: sql.LIST_TASKS_IN_STATE, params: [state, after, limit] };
+  return { text: sql.LIST_TASKS, params: [after, limit] };
 }
 
 function claimArrays(claims: ClaimRef[]): [string[], number[], number[]] {

@@ -1,5 +1,6 @@
 import {
   BadRequestException,
+  ConflictException,
   Inject,
   Injectable,
   NotFoundException,
@@ -9,12 +10,29 @@ import { LosslessNumber } from 'lossless-json';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { trimEpoch } from '../../common/epoch';
 import { parseJson, stringifyJson } from '../../common/lossless-json';
+import { assertCallbackUrlAllowed } from '../../common/network-policy';
+import {
+  decodeIdCursor,
+  DEFAULT_PAGE_LIMIT,
+  encodeCursor,
+  PageQueryDto,
+} from '../../common/page-query';
 import { DueNotifier } from './due-notifier';
-import { DeleteTaskDto, ListTasksQueryDto, TaskPage, TaskView, UpsertTaskDto } from './tasks.dto';
+import {
+  AttemptPage,
+  AttemptView,
+  DeleteTaskDto,
+  ListTasksQueryDto,
+  TaskPage,
+  TaskView,
+  UpsertTaskDto,
+} from './tasks.dto';
 import { TasksRepository } from './tasks.repository';
-import { TaskRow } from './tasks.types';
+import { AttemptRow, TaskRow } from './tasks.types';
 
-const DEFAULT_LIST_LIMIT = 100;
+/** Cursor kinds: ids of tasks and of attempt rows. */
+const TASK_CURSOR = 'id';
+const ATTEMPT_CURSOR = 'attempt';
 
 @Injectable()
 export class TasksService {
@@ -26,6 +44,7 @@ export class TasksService {
 
   /** Creates (cate, key) or replaces its time, params and handler. Answers after commit. */
   async upsert(cate: string, dto: UpsertTaskDto): Promise<void> {
+    assertCallbackUrlAllowed(dto.handler, this.config); // literal IPs now; host names at delivery
     const paramsJson = stringifyJson(dto.params ?? null);
     const size = Buffer.byteLength(paramsJson);
     if (size > this.config.maxParamsBytes) {
@@ -65,15 +84,44 @@ export class TasksService {
   }
 
   async list(query: ListTasksQueryDto): Promise<TaskPage> {
-    const limit = query.limit ?? DEFAULT_LIST_LIMIT;
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     const rows = await this.tasks.list({
       cate: query.cate,
       state: query.state,
-      afterId: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      afterId: query.cursor === undefined ? undefined : decodeIdCursor(query.cursor, TASK_CURSOR),
       limit,
     });
     const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-    return { items: rows.map(toView), nextCursor: last ? encodeCursor(last.id) : null };
+    return {
+      items: rows.map(toView),
+      nextCursor: last ? encodeCursor(TASK_CURSOR, last.id) : null,
+    };
+  }
+
+  /**
+   * Re-queues a failed task: due now, attempts from zero, same delivery id (see RETRY_TASK).
+   * 404 without the task, 409 when it is not failed (pending or running tasks need no retry).
+   */
+  async retry(cate: string, key: string): Promise<void> {
+    const row = await this.tasks.retryFailed(cate, key);
+    if (!row) throw new NotFoundException('not found');
+    if (!row.retried) {
+      throw new ConflictException(`only a failed task can be retried; this one is ${row.state}`);
+    }
+    this.notifier.taskScheduled(0);
+  }
+
+  /** Attempt history of (cate, key), newest first; it outlives delivered tasks (retention). */
+  async attempts(cate: string, key: string, query: PageQueryDto): Promise<AttemptPage> {
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+    const beforeId =
+      query.cursor === undefined ? undefined : decodeIdCursor(query.cursor, ATTEMPT_CURSOR);
+    const rows = await this.tasks.listAttempts({ cate, key, beforeId, limit });
+    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+    return {
+      items: rows.map(toAttemptView),
+      nextCursor: last ? encodeCursor(ATTEMPT_CURSOR, last.id) : null,
+    };
   }
 }
 
@@ -92,16 +140,14 @@ function toView(row: TaskRow): TaskView {
   };
 }
 
-function encodeCursor(id: string): string {
-  return Buffer.from(`id:${id}`).toString('base64url');
-}
-
-const MAX_TASK_ID = 9223372036854775807n; // tasks.id is a PostgreSQL bigint
-
-function decodeCursor(cursor: string): string {
-  const match = /^id:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match || BigInt(match[1]) > MAX_TASK_ID) {
-    throw new BadRequestException('cursor must be a nextCursor value from a previous page');
-  }
-  return match[1];
+function toAttemptView(row: AttemptRow): AttemptView {
+  return {
+    startedAt: row.started_at.toISOString(),
+    attempt: row.attempt,
+    deliveryId: row.delivery_id,
+    statusCode: row.status_code,
+    outcome: row.outcome,
+    durationMs: row.duration_ms,
+    error: row.error,
+  };
 }

@@ -11,21 +11,54 @@ const TASK_COLUMNS = `
   extract(epoch FROM t.run_at)::text AS run_epoch`;
 
 /**
- * Create or replace (cate, key). A replaced task is a new occurrence: new version (which fences
- * any delivery of the old one still in flight), new delivery id, attempts reset, lease dropped.
- * The WHERE refuses times more than 60 s in the past by the database clock: no row, no write.
+ * An upsert of an existing (cate, key) makes a new occurrence: new version (which fences any
+ * delivery of the old one still in flight), new delivery id, attempts reset, lease dropped.
+ */
+const UPSERT_CONFLICT = `
+  ON CONFLICT (cate, key) WHERE NOT in_advance DO UPDATE SET
+    due_at = excluded.due_at, run_at = excluded.run_at, params = excluded.params,
+    handler = excluded.handler, in_advance = false, state = 'pending', version = t.version + 1,
+    attempts = 0, delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL,
+    last_error = NULL, updated_at = now()`;
+
+/**
+ * Create or replace (cate, key) (see UPSERT_CONFLICT). The WHERE refuses times more than 60 s in
+ * the past by the database clock: no row, no write.
  * $1 cate, $2 key, $3 due (unix seconds), $4 params json, $5 handler.
  */
 export const UPSERT_TASK = `
   INSERT INTO tasks AS t (cate, key, due_at, run_at, params, handler)
   SELECT $1::text, $2::numeric, to_timestamp($3::float8), to_timestamp($3::float8), $4::json, $5::text
   WHERE to_timestamp($3::float8) >= now() - interval '60 seconds'
-  ON CONFLICT (cate, key) WHERE NOT in_advance DO UPDATE SET
-    due_at = excluded.due_at, run_at = excluded.run_at, params = excluded.params,
-    handler = excluded.handler, in_advance = false, state = 'pending', version = t.version + 1,
-    attempts = 0, delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL,
-    last_error = NULL, updated_at = now()
+  ${UPSERT_CONFLICT}
   RETURNING (extract(epoch FROM (t.run_at - now())) * 1000)::float8 AS due_in_ms`;
+
+/**
+ * Batch upsert of tasks of category $1, all or nothing, in one statement: when any item is more
+ * than 60 s in the past (database clock) nothing is written and too_old_item names the first
+ * (0-based). Keys must be distinct (the caller checks: ON CONFLICT cannot touch a row twice).
+ * Rows are written in key order so that concurrent batches lock shared keys in the same order
+ * and cannot deadlock. $2 keys, $3 dues (unix seconds), $4 params json, $5 handlers (NULL: the
+ * category's).
+ */
+export const UPSERT_TASKS = `
+  WITH input AS (
+    SELECT i.key, to_timestamp(i.due) AS due_at, i.params, i.handler, i.n
+    FROM unnest($2::numeric[], $3::float8[], $4::json[], $5::text[]) WITH ORDINALITY
+      AS i(key, due, params, handler, n)
+  ), too_old AS (
+    SELECT min(n) - 1 AS item FROM input WHERE due_at < now() - interval '60 seconds'
+  ), written AS (
+    INSERT INTO tasks AS t (cate, key, due_at, run_at, params, handler)
+    SELECT $1::text, input.key, input.due_at, input.due_at, input.params, input.handler
+    FROM input WHERE (SELECT item FROM too_old) IS NULL
+    ORDER BY input.key
+    ${UPSERT_CONFLICT}
+    RETURNING t.run_at
+  )
+  SELECT (SELECT item FROM too_old)::int AS too_old_item, count(*)::int AS written,
+    (extract(epoch FROM (min(written.run_at) - now())) * 1000)::float8 AS earliest_due_in_ms
+  FROM written`;
 
 /** $3: optional due time; when given it must match the task's to the second. */
 const MATCH_TASK = `
@@ -52,18 +85,125 @@ export const EXEC_TASK = `
   RETURNING t.id`;
 
 /**
- * Keyset page in id order. Absent filters are NULL; PostgreSQL plans each call with its actual
- * values, so the `IS NULL OR` arms fold away and the (cate, id) / (state, id) indexes are used.
+ * Re-queues a failed task as a retry of the same occurrence: due now with attempts from zero and
+ * the same delivery id, so receivers still de-duplicate; last_error stays until the next attempt.
+ * The version moves on so that a late completion of an old claim (a replica that hung past its
+ * lease) cannot match the new claims' (id, version, attempts) fence. Answers the task's state
+ * before the call (no row: no task) and whether it was re-queued. $1 cate, $2 key.
+ */
+export const RETRY_TASK = `
+  WITH target AS (
+    SELECT t.id, t.state FROM tasks t
+    WHERE t.cate = $1::text AND t.key = $2::numeric AND NOT t.in_advance
+    FOR UPDATE
+  ), retried AS (
+    UPDATE tasks t SET
+      state = 'pending', run_at = now(), attempts = 0, version = t.version + 1,
+      lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+    FROM target WHERE t.id = target.id AND target.state = 'failed'
+    RETURNING t.id
+  )
+  SELECT target.state, EXISTS (SELECT 1 FROM retried) AS retried FROM target`;
+
+/**
+ * Attempt history of (cate, key), newest first, across occurrences (it outlives the task).
+ * Keyset on id through task_attempts_cate_key_idx. $1 cate, $2 key, $3 before id, $4 limit.
+ */
+export const LIST_ATTEMPTS = `
+  SELECT a.id::text AS id, a.delivery_id::text AS delivery_id, a.attempt, a.started_at,
+    a.duration_ms, a.status_code, a.outcome, left(a.error, 500) AS error
+  FROM task_attempts a
+  WHERE a.cate = $1::text AND a.key = $2::numeric AND ($3::bigint IS NULL OR a.id < $3::bigint)
+  ORDER BY a.id DESC
+  LIMIT $4::int`;
+
+/**
+ * Retention: attempt rows older than $1 days, at most $2 per call. Reads by the BRIN index on
+ * created_at; SKIP LOCKED lets every replica prune at once, each taking other rows.
+ */
+export const PRUNE_ATTEMPTS = `
+  WITH old AS (
+    SELECT id FROM task_attempts
+    WHERE created_at < now() - $1::int * interval '1 day'
+    LIMIT $2::int
+    FOR UPDATE SKIP LOCKED
+  )
+  DELETE FROM task_attempts a USING old WHERE a.id = old.id`;
+
+/**
+ * Retention: tasks failed for good more than $1 days ago, at most $2 per call, oldest first from
+ * the partial index on failed tasks. The lock re-checks the row, so a task retried or re-posted
+ * meanwhile (pending again) is not deleted; SKIP LOCKED keeps replicas apart.
+ */
+export const PRUNE_FAILED_TASKS = `
+  WITH old AS (
+    SELECT id FROM tasks
+    WHERE state = 'failed' AND updated_at < now() - $1::int * interval '1 day'
+    ORDER BY updated_at
+    LIMIT $2::int
+    FOR UPDATE SKIP LOCKED
+  )
+  DELETE FROM tasks t USING old WHERE t.id = old.id`;
+
+/**
+ * GET /tasks: keyset pages in id order, one statement per filter combination, each read in the
+ * order of the index that serves its filter, so a page costs about its own rows whatever the
+ * table holds. The page is taken from `tasks` first and joined to handlers after, so the join
+ * cannot turn the ordered index scan into a read-everything-then-sort plan.
+ *
+ * A filter `col = $v` is written `col <= $v AND (col, id) > ($v, $after)`: the row comparison
+ * starts the index scan right after the cursor, and without an `=` the planner cannot drop col
+ * from `ORDER BY col, id`, so the (col, id) index is the only one that yields the page in order.
+ * Given `cate = $1 … ORDER BY id` it may instead walk the primary key and filter on cate, which
+ * reads nearly the whole table when the category's rows sit at its far end (a new category).
+ * $after is 0 on the first page.
+ */
+function listPage(where: string, order: string, limit: string): string {
+  return `
+  SELECT ${TASK_COLUMNS}
+  FROM (SELECT * FROM tasks t WHERE ${where} ORDER BY ${order} LIMIT ${limit}) t
+  LEFT JOIN handlers h ON h.cate = t.cate
+  ORDER BY ${order}`;
+}
+
+/** No filter: the primary key. $1 after id, $2 limit. */
+export const LIST_TASKS = listPage('t.id > $1::bigint', 't.id', '$2::int');
+
+/** ?cate=: tasks_cate_id_idx. $1 cate, $2 after id, $3 limit. */
+export const LIST_TASKS_OF_CATE = listPage(
+  't.cate <= $1::text AND (t.cate, t.id) > ($1::text, $2::bigint)',
+  't.cate, t.id',
+  '$3::int',
+);
+
+/** ?state=: tasks_state_id_idx. $1 state, $2 after id, $3 limit. */
+export const LIST_TASKS_IN_STATE = listPage(
+  't.state <= $1::text AND (t.state, t.id) > ($1::text, $2::bigint)',
+  't.state, t.id',
+  '$3::int',
+);
+
+/**
+ * ?cate=&state=pending|failed: the category's rows in id order, from tasks_failed_cate_id_idx
+ * for failed tasks, else tasks_cate_id_idx (nearly all of a category's rows are pending).
  * $1 cate, $2 state, $3 after id, $4 limit.
  */
-export const LIST_TASKS = `
-  SELECT ${TASK_COLUMNS}
-  FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
-  WHERE ($1::text IS NULL OR t.cate = $1::text)
-    AND ($2::text IS NULL OR t.state = $2::text)
-    AND ($3::bigint IS NULL OR t.id > $3::bigint)
-  ORDER BY t.id
-  LIMIT $4`;
+export const LIST_TASKS_OF_CATE_IN_STATE = listPage(
+  't.cate <= $1::text AND (t.cate, t.id) > ($1::text, $3::bigint) AND t.state = $2::text',
+  't.cate, t.id',
+  '$4::int',
+);
+
+/**
+ * ?cate=&state=running: running rows in id order, filtered by category; there are only as many
+ * as deliveries in flight across the replicas, where a category may hold millions of rows.
+ * $1 cate, $2 state ('running'), $3 after id, $4 limit.
+ */
+export const LIST_TASKS_IN_STATE_OF_CATE = listPage(
+  't.state <= $2::text AND (t.state, t.id) > ($2::text, $3::bigint) AND t.cate = $1::text',
+  't.state, t.id',
+  '$4::int',
+);
 
 /**
  * Claim up to $1 due tasks for worker $2. FOR UPDATE SKIP LOCKED lets concurrent claimers take
@@ -71,13 +211,15 @@ export const LIST_TASKS = `
  * before the sweeper hands it back: the category's timeout (else $3 ms) plus a margin of $4 ms.
  * attempts counts claims, so (id, version, attempts) names this claim and fences its completion.
  * The handler and the category's settings are read now, at delivery time: the task's own
- * handler, else the category's current one.
+ * handler, else the category's current one. $5: categories this worker is at the concurrency
+ * cap of; their due rows are read from the index and passed over, so a capped category with a
+ * large due backlog makes each claim walk that backlog.
  */
 export const CLAIM_DUE = `
   WITH due AS (
-    SELECT t.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.secrets
+    SELECT t.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets
     FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
-    WHERE t.state = 'pending' AND t.run_at <= now()
+    WHERE t.state = 'pending' AND t.run_at <= now() AND t.cate <> ALL($5::text[])
     ORDER BY t.run_at, t.id
     LIMIT $1
     FOR UPDATE OF t SKIP LOCKED
@@ -90,12 +232,15 @@ export const CLAIM_DUE = `
     t.in_advance, t.version, t.attempts, t.delivery_id::text AS delivery_id,
     extract(epoch FROM t.due_at)::text AS due_epoch,
     coalesce(t.handler, due.category_url) AS handler_url,
-    due.max_attempts, due.timeout_ms, coalesce(due.secrets, '{}') AS secrets`;
+    due.max_attempts, due.timeout_ms, due.concurrency, coalesce(due.secrets, '{}') AS secrets`;
 
-/** Milliseconds (database clock) until the earliest pending task may run; null when none. */
+/**
+ * Milliseconds (database clock) until the earliest pending task may run; null when none. $1:
+ * categories to leave out (at this worker's cap: a finished delivery wakes the worker for them).
+ */
 export const NEXT_DUE_DELAY = `
   SELECT (extract(epoch FROM (min(run_at) - now())) * 1000)::float8 AS delay_ms
-  FROM tasks WHERE state = 'pending'`;
+  FROM tasks WHERE state = 'pending' AND cate <> ALL($1::text[])`;
 
 /** Fence shared by completions: only the holder of this exact claim may complete it. */
 const CLAIM_FENCE = `
@@ -163,6 +308,28 @@ export const INSERT_ATTEMPTS = `
     $7::int[], $8::int[], $9::text[], $10::text[])
     AS a(task_id, cate, key, delivery_id, attempt, started_ms, duration_ms, status_code, outcome,
       error)`;
+
+/**
+ * Task counts and the oldest due age for /metrics, run on every scrape, so it must stay cheap
+ * with millions of rows: count(*) by state reads every row (50–200 ms at a million). Each state
+ * is counted through its index only up to $1 rows; above that the caller uses the row count of
+ * the state's partial index as of the last (auto)VACUUM/ANALYZE (pg_class.reltuples, an
+ * estimate). The oldest due age reads one entry of the pending index.
+ */
+export const TASK_STATS = `
+  SELECT
+    (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'pending' LIMIT $1) c)::int AS pending,
+    (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'running' LIMIT $1) c)::int AS running,
+    (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'failed' LIMIT $1) c)::int AS failed,
+    (SELECT reltuples FROM pg_class WHERE oid = to_regclass('tasks_pending_run_at_idx'))::float8
+      AS pending_estimate,
+    (SELECT reltuples FROM pg_class WHERE oid = to_regclass('tasks_running_lease_idx'))::float8
+      AS running_estimate,
+    (SELECT reltuples FROM pg_class WHERE oid = to_regclass('tasks_failed_updated_at_idx'))::float8
+      AS failed_estimate,
+    coalesce(extract(epoch FROM now() - (
+      SELECT min(run_at) FROM tasks WHERE state = 'pending' AND run_at <= now())), 0)::float8
+      AS oldest_due_age_seconds`;
 
 export const DUE_CHANNEL = 'delay_tasks_due';
 export const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;

@@ -38,6 +38,8 @@ export interface ClaimedTask extends ClaimRef {
   /** The category's settings; null means the service default. */
   max_attempts: number | null;
   timeout_ms: number | null;
+  /** Most deliveries of the category in flight at once on one worker; null or absent: no cap. */
+  concurrency?: number | null;
   /** Signing secrets of the category (whsec_…), newest first; empty when unsigned. */
   secrets: string[];
 }
@@ -82,6 +84,43 @@ export interface UpsertTaskInput {
   handler: string | null;
 }
 
+/** One item of a batch upsert (UPSERT_TASKS); the category is the batch's. */
+export interface BatchTaskInput {
+  key: string;
+  timestamp: number;
+  paramsJson: string;
+  handler: string | null;
+}
+
+/** UPSERT_TASKS: tooOldItem is set (and nothing written) when an item was too far in the past. */
+export type BatchUpsertResult =
+  { kind: 'written'; count: number; earliestDueInMs: number } | { kind: 'too_old'; item: number };
+
+/** RETRY_TASK: the task's state before the call; retried when it was failed and is now pending. */
+export interface RetryRow {
+  state: TaskState;
+  retried: boolean;
+}
+
+/** One row of a task's attempt history (LIST_ATTEMPTS). */
+export interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  status_code: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+export interface ListAttemptsFilter {
+  cate: string;
+  key: string;
+  beforeId?: string;
+  limit: number;
+}
+
 export interface ListTasksFilter {
   cate?: string;
   state?: TaskState;
@@ -103,4 +142,15 @@ export interface OutcomeCounts {
   delivered: number;
   failures: number;
   released: number;
+}
+
+/** TASK_STATS: each count stops at the cap given; the estimates are null without statistics. */
+export interface TaskStatsRow {
+  pending: number;
+  running: number;
+  failed: number;
+  pending_estimate: number | null;
+  running_estimate: number | null;
+  failed_estimate: number | null;
+  oldest_due_age_seconds: number;
 }

@@ -1,0 +1,61 @@
+import { Client } from 'pg';
+
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** A fresh, empty database on the server; returns its URL. */
+export async function freshDatabase(serverUrl: string, name: string): Promise<string> {
+  await withClient(serverUrl, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${name}`);
+  });
+  return databaseUrl(serverUrl, name);
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+/**
+ * Registers `handler` for `cate` and inserts `count` tasks of it straight into the table (the ingest scenario measures the API;
+ * here only dispatch matters), keys from `firstKey`, due at `startSec + i * stepSec`.
+ */
+export async function insertTasks(
+  url: string,
+  options: {
+    cate: string;
+    handler: string;
+    count: number;
+    firstKey: number;
+    startSec: number;
+    stepSec: number;
+  },
+): Promise<void> {
+  await withClient(url, async (c) => {
+    await c.query(
+      `INSERT INTO handlers (cate, url) VALUES ($1::text, $2::text)
+       ON CONFLICT (cate) DO UPDATE SET url = excluded.url`,
+      [options.cate, options.handler],
+    );
+    await c.query(
+      `INSERT INTO tasks (cate, key, due_at, run_at, params)
+       SELECT $1::text, $2::bigint + g, to_timestamp($3::float8 + g * $4::float8),
+         to_timestamp($3::float8 + g * $4::float8), json_build_object('i', g)
+       FROM generate_series(0, $5::int - 1) AS g`,
+      [options.cate, options.firstKey, options.startSec, options.stepSec, options.count],
+    );
+  });
+}

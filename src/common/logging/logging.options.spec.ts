@@ -1,0 +1,131 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { DestinationStream } from 'pino';
+import { pinoHttp } from 'pino-http';
+import request from 'supertest';
+import { AppConfig } from '../../config/app-config';
+import { loadConfig } from '../../config/load-config';
+import { httpLoggerOptions, rootLogger } from './logging.options';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed log lines, read loosely
+type LogLine = Record<string, any>;
+
+/** A pino destination that keeps the parsed lines. */
+function memoryDestination(): DestinationStream & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  return { lines, write: (line: string) => void lines.push(JSON.parse(line)) };
+}
+
+/** A plain HTTP server behind the request logger, answering with `status` and a body. */
+function loggedServer(config: AppConfig, status = 200) {
+  const destination = memoryDestination();
+  const logRequest = pinoHttp(httpLoggerOptions(rootLogger(config, destination)));
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    logRequest(req, res);
+    req.log.info('inside the handler');
+    req.resume();
+    req.on('end', () => res.writeHead(status).end('response-body-text'));
+  });
+  return { server, lines: destination.lines };
+}
+
+const jsonConfig = (level = 'log'): AppConfig =>
+  loadConfig({ LOG_LEVEL: level, LOG_FORMAT: 'json' });
+
+describe('request logging', () => {
+  it('writes one JSON line per request with its id, method, URL, status and time', async () => {
+    const { server, lines } = loggedServer(jsonConfig());
+    const res = await request(server).get('/task/c/1?x=2').set('X-Request-Id', 'r-1');
+    expect(res.headers['x-request-id']).toBe('r-1');
+    const line = lines.find((l) => l.res);
+    expect(line).toMatchObject({
+      level: 'info',
+      requestId: 'r-1',
+      msg: 'GET /task/c/1?x=2 200',
+      req: { id: 'r-1', method: 'GET', url: '/task/c/1?x=2' },
+      res: { statusCode: 200 },
+    });
+    expect(typeof line?.responseTime).toBe('number');
+    expect(typeof line?.time).toBe('string');
+  });
+
+  it('tags what the code logs while serving a request with the request id only', async () => {
+    const { server, lines } = loggedServer(jsonConfig());
+    await request(server).get('/x').set('X-Request-Id', 'r-2');
+    const inside = lines.find((l) => l.msg === 'inside the handler');
+    expect(inside).toMatchObject({ requestId: 'r-2' });
+    expect(inside).not.toHaveProperty('req');
+  });
+
+  it('redacts credentials and never writes request or response bodies', async () => {
+    const { server, lines } = loggedServer(jsonConfig());
+    await request(server)
+      .post('/task/c')
+      .set('Authorization', 'Bearer top-secret-key')
+      .set('Cookie', 'session=top-secret-cookie')
+      .send('{"params":"request-body-text"}');
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('top-secret');
+    expect(text).not.toContain('request-body-text');
+    expect(text).not.toContain('response-body-text');
+    expect(lines.find((l) => l.res)?.req.headers).toMatchObject({
+      authorization: '[redacted]',
+      cookie: '[redacted]',
+    });
+  });
+
+  it.each([
+    [404, 'warn'],
+    [503, 'error'],
+  ])('logs a %i response at %s level', async (status, level) => {
+    const { server, lines } = loggedServer(jsonConfig(), status);
+    await request(server).get('/x');
+    expect(lines.find((l) => l.res)).toMatchObject({ level, res: { statusCode: status } });
+  });
+
+  it("keeps only the message of pino-http's made-up 5xx error, not its stack", async () => {
+    const { server, lines } = loggedServer(jsonConfig(), 500);
+    await request(server).get('/x');
+    const line = lines.find((l) => l.res);
+    expect(line?.error).toBe('failed with status code 500');
+    expect(line).not.toHaveProperty('err');
+  });
+
+  it.each(['/health', '/health/live', '/health/ready', '/metrics', '/metrics?name=x'])(
+    'writes no line for the probe %s',
+    async (path) => {
+      const { server, lines } = loggedServer(jsonConfig());
+      await request(server).get(path);
+      expect(lines.filter((l) => l.res)).toStrictEqual([]);
+    },
+  );
+
+  it.each([
+    ['warn', 0],
+    ['silent', 0],
+    ['log', 2],
+    ['verbose', 2],
+  ])('follows LOG_LEVEL=%s for a successful request (%i lines)', async (level, count) => {
+    const { server, lines } = loggedServer(jsonConfig(level));
+    await request(server).get('/x');
+    expect(lines).toHaveLength(count);
+  });
+});
+
+describe('rootLogger', () => {
+  it('creates one logger per configuration, shared by the bootstrap and the app', () => {
+    const config = jsonConfig();
+    expect(rootLogger(config)).toBe(rootLogger(config));
+    expect(rootLogger(jsonConfig())).not.toBe(rootLogger(config));
+  });
+
+  it.each([
+    ['error', 'error'],
+    ['warn', 'warn'],
+    ['log', 'info'],
+    ['debug', 'debug'],
+    ['verbose', 'trace'],
+    ['silent', 'silent'],
+  ])("maps LOG_LEVEL=%s to pino's %s", (level, pinoLevel) => {
+    expect(rootLogger(jsonConfig(level)).level).toBe(pinoLevel);
+  });
+});

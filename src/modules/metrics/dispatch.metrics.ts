@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { AttemptOutcome, AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
+import { MetricsRegistry } from './metrics.registry';
+
+/** Every AttemptOutcome (the compiler checks the list is complete), each a series from the start. */
+export const ATTEMPT_OUTCOMES = Object.keys({
+  success: true,
+  http_4xx: true,
+  http_5xx: true,
+  http_other: true,
+  timeout: true,
+  connection_error: true,
+  blocked: true,
+  no_handler: true,
+  error: true,
+} satisfies Record<AttemptOutcome, true>) as AttemptOutcome[];
+
+/** 1 ms to 60 s: lateness targets are milliseconds, a backlog after downtime is minutes. */
+export const LAG_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const CLAIM_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/**
+ * What the dispatcher and the lease sweeper report. Per delivery it costs one counter increment
+ * and two histogram observations; the in-flight count is read only when scraped.
+ */
+@Injectable()
+export class DispatchMetrics {
+  private readonly attempts = new Map<AttemptOutcome, Counter.Internal>();
+  private readonly attemptDuration: Histogram;
+  private readonly lag: Histogram;
+  private readonly claimDuration: Histogram;
+  private readonly rescued: Counter;
+  private inFlightSource: () => number = () => 0;
+
+  constructor(registry: MetricsRegistry) {
+    const registers = [registry];
+    const attempts = new Counter({
+      name: 'delay_tasks_attempts_total',
+      help: 'Delivery attempts by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ATTEMPT_OUTCOMES) {
+      const child = attempts.labels(outcome);
+      child.inc(0); // the series exists from the start: rate() and alerts see the first attempt
+      this.attempts.set(outcome, child);
+    }
+    this.attemptDuration = new Histogram({
+      name: 'delay_tasks_attempt_duration_seconds',
+      help: 'Duration of delivery attempts, from the request start to the response or failure',
+      buckets: ATTEMPT_BUCKETS,
+      registers,
+    });
+    this.lag = new Histogram({
+      name: 'delay_tasks_dispatch_lag_seconds',
+      help: "Start of a task's first delivery attempt minus its due time",
+      buckets: LAG_BUCKETS,
+      registers,
+    });
+    this.claimDuration = new Histogram({
+      name: 'delay_tasks_claim_duration_seconds',
+      help: 'Duration of the claim query that leases due tasks',
+      buckets: CLAIM_BUCKETS,
+      registers,
+    });
+    this.rescued = new Counter({
+      name: 'delay_tasks_leases_rescued_total',
+      help: 'Tasks whose lease expired and that the sweeper returned to the queue',
+      registers,
+    });
+    const inFlight = (): number => this.inFlightSource();
+    new Gauge({
+      name: 'delay_tasks_in_flight',
+      help: 'Deliveries running on this replica',
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+  }
+
+  /** Where the in-flight gauge reads from when scraped (the dispatcher's own count). */
+  trackInFlight(source: () => number): void {
+    this.inFlightSource = source;
+  }
+
+  /** Starts timing a claim; call the returned function once the claim query returned. */
+  claimTimer(): () => void {
+    const end = this.claimDuration.startTimer();
+    return () => void end();
+  }
+
+  /**
+   * One finished attempt. The lag is taken on first attempts only: a retry starts when its
+   * backoff ends, long after the due time, by design. Tasks run in advance (DELETE with exec)
+   * are early by design, so they are left out too. The due time is the database's and the start
+   * this replica's: clock skew between them shows up here, which is why negatives count as 0.
+   */
+  attemptFinished(task: ClaimedTask, attempt: AttemptRecord): void {
+    this.attempts.get(attempt.outcome)?.inc();
+    this.attemptDuration.observe(attempt.durationMs / 1000);
+    if (attempt.attempt === 1 && !task.in_advance) {
+      this.lag.observe(Math.max(0, attempt.startedAtMs / 1000 - Number(task.due_epoch)));
+    }
+  }
+
+  leasesRescued(count: number): void {
+    if (count > 0) this.rescued.inc(count);
+  }
+}
