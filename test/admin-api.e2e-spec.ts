@@ -380,6 +380,21 @@ describe('admin API', () => {
       expect(await taskRow('batch', '4')).toMatchObject({ handler: null, params: 'null' });
     });
 
+    it('stores params exactly through the batch, quotes, backslashes and braces included', async () => {
+      const params = [
+        '{"q":"say \\"hi\\"","b":"C:\\\\dir","brace":"{,}","u":"ü€😀","nul":null}',
+        '["tab\\there\\nnewline",1e-400,{"":[]}]',
+        '"{\\"not\\":\\"an object\\"}"',
+      ];
+      const items = params.map((p, i) => `{"timestamp":${unixIn()},"key":${i + 1},"params":${p}}`);
+      const res = await postBatch('escapes', `{"tasks":[${items.join(',')}]}`);
+      expect(res.body).toStrictEqual({ code: 200, msg: 'OK', result: { count: 3 } });
+      for (const [i, p] of params.entries()) {
+        expect((await taskRow('escapes', String(i + 1))).params).toBe(p);
+        expect((await http().get(`/task/escapes/${i + 1}`)).text).toContain(`"params":${p},`);
+      }
+    });
+
     it('updates existing tasks as POST /task does: new time, new occurrence, attempts reset', async () => {
       await sendJson('post', '/task/batchupd', `{"timestamp":${unixIn()},"key":1,"params":"old"}`);
       await db.query(
