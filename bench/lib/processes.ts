@@ -29,9 +29,12 @@ export interface Service {
 }
 
 /** `node dist/main.js` (the start contract) with the given environment only. */
-export async function startService(env: Record<string, string>): Promise<Service> {
+export async function startService(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'main.js')], {
     env: { LOG_LEVEL: 'warn', ...env, PORT: String(port), LISTEN_HOST: '127.0.0.1' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions, DatabaseSettings } from './data-source-options';
+import { DispatchPool } from './dispatch-pool';
 import { MigrationRunner } from './migration.runner';
 
 /** Connection string of the database in use, for code that needs its own connection (LISTEN). */
@@ -19,8 +20,12 @@ export class DatabaseModule {
           retryDelay: 1000,
         }),
       ],
-      providers: [{ provide: DATABASE_URL, useValue: settings.url }, MigrationRunner],
-      exports: [DATABASE_URL, MigrationRunner],
+      providers: [
+        { provide: DATABASE_URL, useValue: settings.url },
+        { provide: DispatchPool, useFactory: () => new DispatchPool(settings.url, 4) },
+        MigrationRunner,
+      ],
+      exports: [DATABASE_URL, DispatchPool, MigrationRunner],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { DispatchPool } from '../../database/dispatch-pool';
 import { affectedOf, rowsOf } from '../../database/query-rows';
 import * as sql from './tasks.sql';
 import {
@@ -23,7 +24,11 @@ import {
 /** The only code that runs SQL against `tasks` (see tasks.sql.ts for the statements). */
 @Injectable()
 export class TasksRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** The dispatcher's hot path runs on its own connections (see DispatchPool). */
+    private readonly dispatchPool: DispatchPool,
+  ) {}
 
   /** Returns the delay until the task is due, or undefined when its time is too far in the past. */
   async upsert(input: UpsertTaskInput): Promise<{ dueInMs: number } | undefined> {
@@ -108,24 +113,23 @@ export class TasksRepository {
    * `timeoutMs` is the default callback timeout; the lease is a category's timeout + margin.
    * Tasks of `skipCates` (categories at the worker's concurrency cap) are left alone.
    */
-  claimDue(
+  async claimDue(
     owner: string,
     limit: number,
     timeoutMs: number,
     leaseMarginMs: number,
     skipCates: string[] = [],
   ): Promise<ClaimedTask[]> {
-    return this.rows<ClaimedTask>(sql.CLAIM_DUE, [
-      limit,
-      owner,
-      timeoutMs,
-      leaseMarginMs,
-      skipCates,
-    ]);
+    const values = [limit, owner, timeoutMs, leaseMarginMs, skipCates];
+    return (await this.dispatchPool.query<ClaimedTask>('claim_due', sql.CLAIM_DUE, values)).rows;
   }
 
   async nextDueDelayMs(skipCates: string[] = []): Promise<number | null> {
-    const rows = await this.rows<{ delay_ms: number | null }>(sql.NEXT_DUE_DELAY, [skipCates]);
+    const { rows } = await this.dispatchPool.query<{ delay_ms: number | null }>(
+      'next_due_delay',
+      sql.NEXT_DUE_DELAY,
+      [skipCates],
+    );
     return rows[0]?.delay_ms ?? null;
   }
 
@@ -140,40 +144,49 @@ export class TasksRepository {
     return this.affected(sql.RECORD_FAILURES, failureArrays(failures));
   }
 
-  /** Returns `owner`'s claims to the queue without counting the attempt. */
   /**
    * Writes one batch of delivery outcomes and its attempt history in a single transaction, so
    * that a batch retried after an error is neither half applied nor recorded twice.
    */
   async recordOutcomes(batch: OutcomeBatch): Promise<OutcomeCounts> {
-    return this.dataSource.transaction(async (manager) => {
-      const run = async (text: string, params: unknown[]): Promise<number> =>
-        affectedOf(await manager.query(text, params));
+    return this.dispatchPool.transaction(async (run) => {
       const counts: OutcomeCounts = { delivered: 0, failures: 0, released: 0 };
       if (batch.delivered.length > 0) {
-        counts.delivered = await run(sql.COMPLETE_DELIVERED, claimArrays(batch.delivered));
+        counts.delivered = await run(
+          'complete_delivered',
+          sql.COMPLETE_DELIVERED,
+          claimArrays(batch.delivered),
+        );
       }
       if (batch.failures.length > 0) {
-        counts.failures = await run(sql.RECORD_FAILURES, failureArrays(batch.failures));
+        counts.failures = await run(
+          'record_failures',
+          sql.RECORD_FAILURES,
+          failureArrays(batch.failures),
+        );
       }
       if (batch.released.length > 0) {
-        counts.released = await run(sql.RELEASE_CLAIMS, [
-          ...claimArrays(batch.released),
-          batch.owner,
-        ]);
+        const values = [...claimArrays(batch.released), batch.owner];
+        counts.released = await run('release_claims', sql.RELEASE_CLAIMS, values);
       }
-      if (batch.attempts.length > 0) await run(sql.INSERT_ATTEMPTS, attemptArrays(batch.attempts));
+      if (batch.attempts.length > 0) {
+        await run('insert_attempts', sql.INSERT_ATTEMPTS, attemptArrays(batch.attempts));
+      }
       return counts;
     });
   }
 
+  /** Returns `owner`'s claims to the queue without counting the attempt. */
   async release(owner: string, claims: ClaimRef[]): Promise<number> {
     if (claims.length === 0) return 0;
     return this.affected(sql.RELEASE_CLAIMS, [...claimArrays(claims), owner]);
   }
 
   async rescueExpiredLeases(limit: number): Promise<number> {
-    return this.affected(sql.RESCUE_EXPIRED_LEASES, [limit]);
+    const result = await this.dispatchPool.query('rescue_leases', sql.RESCUE_EXPIRED_LEASES, [
+      limit,
+    ]);
+    return result.rowCount;
   }
 
   /** Counts by state, each exact up to `exactUpTo` (see TASK_STATS), and the oldest due age. */

@@ -1,0 +1,54 @@
+/**
+ * One burst against one replica, for profiling: `npm run build && npx ts-node --transpile-only
+ * bench/probe-burst.ts 20000 [--cpu-prof]` (profiles land in bench/results/).
+ */
+import { join } from 'node:path';
+import { testDatabaseUrl } from '../src/config/load-config';
+import { dropDatabase, freshDatabase, insertTasks } from './lib/db';
+import { collect, startReceiver, startService } from './lib/processes';
+import { summarizeLateness } from './lib/stats';
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 20_000);
+  const profile = process.argv.includes('--cpu-prof');
+  const server = testDatabaseUrl();
+  const db = await freshDatabase(server, 'dt_probe_burst');
+  const receiver = await startReceiver();
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'results')}`] : [];
+  const extra = process.argv.slice(3).filter((a) => a.includes('='));
+  const env: Record<string, string> = {
+    DATABASE_URL: process.argv.includes('--async-commit')
+      ? `${db}?options=-c%20synchronous_commit%3Doff`
+      : db,
+    CALLBACK_ALLOW_CIDRS: '127.0.0.1/32',
+    ...Object.fromEntries(extra.map((a) => a.split('=', 2) as [string, string])),
+  };
+  const service = await startService(env, nodeArgs);
+  const due = Math.ceil(Date.now() / 1000 + 3 + count / 20_000);
+  await insertTasks(db, {
+    cate: 'b',
+    handler: receiver.url,
+    count,
+    firstKey: 1,
+    startSec: due,
+    stepSec: 0,
+  });
+  const arrivals = await collect(receiver, count, 120_000);
+  const last = Math.max(...arrivals.map((a) => a.arrivedAtMs));
+  const late = summarizeLateness(arrivals.map((a) => a.arrivedAtMs - a.due * 1000));
+  const perSecond = Math.round(arrivals.length / ((last - due * 1000) / 1000));
+  console.log(
+    `burst ${arrivals.length}/${count}: ${perSecond}/s, lateness p50 ${late.p50} p99 ${late.p99} ms`,
+  );
+  await service.stop();
+  receiver.stop();
+  await dropDatabase(server, 'dt_probe_burst');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Pool, QueryResultRow } from 'pg';
+
+/**
+ * Connections for the dispatcher's hot path (claim, next due time, outcomes, lease sweep), apart
+ * from the API's pool, with two session settings:
+ * - synchronous_commit=off: these writes belong to the dispatcher. Losing the last few of them
+ *   in a PostgreSQL crash only makes a task be delivered again (at-least-once), never lost. API
+ *   writes stay on the synchronous pool, where a 200 means the task is on disk.
+ * - enable_bitmapscan=off: right after a burst of tasks is inserted, the statistics still
+ *   describe a near-empty table, and the planner picks a bitmap scan plus a sort of every due
+ *   row over the ordered partial-index scan, so each claim costs O(backlog) instead of O(batch)
+ *   (measured with 30,000 due rows: 33 ms against 1.5 ms per claim).
+ * Statements are prepared by name on each connection.
+ */
+@Injectable()
+export class DispatchPool implements OnApplicationShutdown {
+  private readonly logger = new Logger(DispatchPool.name);
+  readonly pool: Pool;
+
+  constructor(url: string, size: number) {
+    this.pool = new Pool({
+      connectionString: url,
+      max: size,
+      application_name: 'delay-tasks-dispatch',
+      options: '-c synchronous_commit=off -c enable_bitmapscan=off',
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle connection that dies (database restart, terminated backend) must not crash the
+    // process; the pool replaces it on the next query.
+    this.pool.on('error', (error) => this.logger.warn(`idle connection lost: ${error.message}`));
+  }
+
+  async query<T extends QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<{ rows: T[]; rowCount: number }> {
+    const result = await this.pool.query<T>({ name, text, values });
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  }
+
+  /** Runs `work` in one transaction on one connection. */
+  async transaction<T>(work: (run: RunStatement) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let failed: Error | undefined;
+    // A checked-out connection has no pool listener: without this, a terminated backend would
+    // surface as an unhandled 'error' event (the query in flight rejects anyway).
+    const onError = (error: Error): void => {
+      failed = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await work(async (name, text, values) => {
+        const { rowCount } = await client.query({ name, text, values });
+        return rowCount ?? 0;
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      failed = error as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(failed);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.pool.ending) await this.pool.end();
+  }
+}
+
+/** Runs one named statement inside DispatchPool.transaction; returns the rows it changed. */
+export type RunStatement = (name: string, text: string, values: unknown[]) => Promise<number>;
