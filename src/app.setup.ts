@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { createApiDocument, setupApiDocs } from './common/openapi.document';
 import { securityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 
@@ -10,6 +11,6 @@ import { AppConfig } from './config/app-config';
 export function configureApp(app: INestApplication, config: AppConfig): void {
   app.useLogger(app.get(PinoNestLogger)); // every `new Logger(context)` writes through pino
   app.use(securityHeaders()); // helmet, with a CSP the Swagger UI at /docs works under
+  setupApiDocs(app, createApiDocument(app)); // /docs and /docs-json, open without an API key
   void config;
-  void app;
 }

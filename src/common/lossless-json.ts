@@ -43,8 +43,8 @@ export function parseJson(text: string): unknown {
 }
 
 /** Serializes values produced by parseJson (bigint included) back to JSON text. */
-export function stringifyJson(value: unknown): string {
-  return stringify(value) ?? 'null';
+export function stringifyJson(value: unknown, indent?: number): string {
+  return stringify(value, undefined, indent) ?? 'null';
 }
 
 /** Maximum bracket depth outside strings; a linear scan that cannot overflow the stack. */

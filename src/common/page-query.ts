@@ -1,15 +1,24 @@
 import { BadRequestException } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 export const MAX_PAGE_LIMIT = 1000;
 export const DEFAULT_PAGE_LIMIT = 100;
 const LIMIT_MESSAGE = `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`;
+const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const CURSOR_MESSAGE = 'cursor must be a nextCursor value from a previous page';
 
 /** `?limit=&cursor=` of every keyset-paginated list. */
 export class PageQueryDto {
-  /** Page size, 1 to 1000 (default 100). */
+  // Explicit descriptions: the swagger plugin reads JSDoc in *.dto.ts files only.
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_PAGE_LIMIT,
+    default: DEFAULT_PAGE_LIMIT,
+    description: `Page size, 1 to ${MAX_PAGE_LIMIT}.`,
+  })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
@@ -19,9 +28,12 @@ export class PageQueryDto {
   @Max(MAX_PAGE_LIMIT, { message: LIMIT_MESSAGE })
   limit?: number;
 
-  /** Opaque cursor from the previous page's nextCursor. */
+  @ApiPropertyOptional({
+    pattern: CURSOR_PATTERN.source,
+    description: "Opaque: the previous page's nextCursor; absent for the first page.",
+  })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,256}$/, { message: CURSOR_MESSAGE })
+  @Matches(CURSOR_PATTERN, { message: CURSOR_MESSAGE })
   cursor?: string;
 }
 

@@ -16,6 +16,9 @@ export const MIGRATIONS = [
   FailedTasksByCategoryIndex1764190000000,
 ];
 
+/** See `idle_in_transaction_session_timeout` below. */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
 /**
  * The one builder of TypeORM options, used by the app, ormconfig.ts (CLI) and tests.
  * All SQL is hand-written, so there are no entities; schema changes only through MIGRATIONS.
@@ -33,8 +36,16 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
     extra: {
       max: settings.poolSize,
       application_name: settings.applicationName ?? 'delay-tasks',
-      keepAlive: true,
       connectionTimeoutMillis: 10_000,
+      // A peer that vanished without FIN/RST (partition, failover) is noticed after minutes, not
+      // after the kernel's default two hours of idleness.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      // A replica stopped or hung inside a transaction (SIGSTOP, a VM pause) would hold its row
+      // locks for as long as it is gone: other replicas' claims and the sweeper SKIP LOCKED past
+      // those rows and API writes to them wait. The server ends such a session instead. Every
+      // transaction of this service runs its statements back to back, so none is idle this long.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     },
   };
 }

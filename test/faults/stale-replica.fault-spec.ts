@@ -103,6 +103,7 @@ describe('a replica stopped (SIGSTOP) past its lease while delivering, then resu
     const before = await pg.query<Row>(ROWS, [heldKeys]);
 
     stale.child.kill('SIGCONT');
+    const resumedAt = Date.now();
     // Its attempts end (answered or timed out) and are recorded: one history row per claim.
     const recordedMs = await waitFor(
       'the stale replica to record its attempts',
@@ -123,6 +124,9 @@ describe('a replica stopped (SIGSTOP) past its lease while delivering, then resu
       'claims held when stopped': held.length,
       'taken over after ms': takenOverMs,
       'calls for those claims': staleCalls.length,
+      'stale calls sent after it resumed': staleCalls.filter(
+        (c) => c.attempt === 1 && c.arrivedAtMs >= resumedAt,
+      ).length,
       duplicates: staleCalls.length - held.length,
       'stale attempts recorded after resume ms': recordedMs,
       'rows changed by the stale completions': after.filter(

@@ -1,4 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiEnvelopeResponse,
+  ApiErrorResponses,
+  BEARER_SCHEME,
+} from '../../common/openapi.decorators';
 import { CatePathDto } from '../../common/path.dto';
 import {
   DeleteHandlerResult,
@@ -9,11 +15,21 @@ import {
 } from './handlers.dto';
 import { HandlersService } from './handlers.service';
 
+@ApiTags('handlers')
+@ApiBearerAuth(BEARER_SCHEME)
+@ApiErrorResponses(400, 401)
 @Controller()
 export class HandlersController {
   constructor(private readonly handlers: HandlersService) {}
 
-  /** Registers or replaces the category's handler and the settings given. */
+  /**
+   * The handler URL is always replaced. Each setting is optional: omitted keeps what the category
+   * has (the service default for a new one), null resets it to the service default. Pending tasks
+   * follow the new handler at delivery time.
+   */
+  @ApiOperation({ summary: "Register or replace a category's handler and settings" })
+  @ApiEnvelopeResponse(undefined, { description: 'Registered (committed).' })
+  @ApiErrorResponses(413)
   @Post('handler/:cate')
   @HttpCode(200)
   register(@Param() { cate }: CatePathDto, @Body() body: RegisterHandlerDto): Promise<void> {
@@ -21,6 +37,9 @@ export class HandlersController {
   }
 
   /** The category's handler and settings (secrets masked); 404 when not registered. */
+  @ApiOperation({ summary: 'Read a category' })
+  @ApiEnvelopeResponse(HandlerView, { description: 'The category.' })
+  @ApiErrorResponses(404)
   @Get('handler/:cate')
   get(@Param() { cate }: CatePathDto): Promise<HandlerView> {
     return this.handlers.get(cate);
@@ -31,6 +50,8 @@ export class HandlersController {
    * stay: those without their own handler fail their attempts with no_handler and are retried, so
    * registering the category again before their attempts run out delivers them.
    */
+  @ApiOperation({ summary: 'Remove a category (its tasks stay)' })
+  @ApiEnvelopeResponse(DeleteHandlerResult, { description: 'Whether the category was there.' })
   @Delete('handler/:cate')
   @HttpCode(200)
   remove(@Param() { cate }: CatePathDto): Promise<DeleteHandlerResult> {
@@ -38,6 +59,8 @@ export class HandlersController {
   }
 
   /** Every category in name order, keyset-paginated. */
+  @ApiOperation({ summary: 'List categories' })
+  @ApiEnvelopeResponse(HandlerPage, { description: 'One page of categories.' })
   @Get('handlers')
   list(@Query() query: ListHandlersQueryDto): Promise<HandlerPage> {
     return this.handlers.list(query);

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   Allow,
@@ -9,37 +10,73 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { ApiAnyJsonProperty, ApiKeyProperty } from '../../common/openapi.decorators';
 import { PageQueryDto } from '../../common/page-query';
 import {
+  CATE_PATTERN,
   IsCate,
   IsHttpUrl,
   IsTaskKey,
   IsUnixTimestamp,
+  MAX_TIMESTAMP,
+  MAX_URL_LENGTH,
   ToKeyString,
   ToTimestamp,
 } from '../../common/task-fields';
 import { AttemptOutcome, TASK_STATES, TaskState } from './tasks.types';
 
 export const MAX_BATCH_TASKS = 1000;
+
+/** Every AttemptOutcome (the compiler checks the list is complete), for the documented enum. */
+const ATTEMPT_OUTCOMES = Object.keys({
+  success: true,
+  http_4xx: true,
+  http_5xx: true,
+  http_other: true,
+  timeout: true,
+  connection_error: true,
+  blocked: true,
+  no_handler: true,
+  error: true,
+} satisfies Record<AttemptOutcome, true>);
+
+/** Unix seconds as documented: a number from 0 to 253402300799 (year 9999). */
+const timestampSchema = { type: 'number', minimum: 0, maximum: MAX_TIMESTAMP } as const;
+
 export class UpsertTaskDto {
-  /** When the task is due, in Unix seconds; a fraction gives sub-second precision. */
+  /**
+   * When the task is due, in Unix seconds; a fraction gives sub-second precision. More than 60 s
+   * in the past (by the database clock) is refused; within 60 s means "due now".
+   */
+  @ApiProperty({ ...timestampSchema, example: 1795800000.25 })
   @IsDefined({ message: 'timestamp is required' })
   @ToTimestamp()
   @IsUnixTimestamp()
   timestamp!: number;
 
-  /** Task key within the category: an integer from 1 to 18446744073709551615. */
+  @ApiKeyProperty()
   @IsDefined({ message: 'key is required' })
   @ToKeyString()
   @IsTaskKey()
   key!: string;
 
-  /** Any JSON value, delivered exactly as given. */
+  /**
+   * Any JSON value, delivered exactly as given: integers beyond 2^53 keep every digit. At most
+   * MAX_PARAMS_BYTES (64 KiB) once serialized.
+   */
+  @ApiAnyJsonProperty({ required: false, example: { orderId: 9007199254740993n } })
   @Allow()
   @Transform(({ obj }: { obj: Record<string, unknown> }) => obj.params)
   params?: unknown;
 
-  /** Callback URL for this task only; empty or absent means the category's handler. */
+  /** Callback URL for this task only; empty, null or absent means the category's handler. */
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'uri',
+    maxLength: MAX_URL_LENGTH,
+    nullable: true,
+    example: 'http://10.0.0.6:8080/hooks/orders-special',
+  })
   @IsOptional()
   @ValidateIf((dto: UpsertTaskDto) => dto.handler !== '')
   @IsHttpUrl()
@@ -47,33 +84,42 @@ export class UpsertTaskDto {
 }
 
 export class DeleteTaskDto {
+  @ApiKeyProperty()
   @IsDefined({ message: 'key is required' })
   @ToKeyString()
   @IsTaskKey()
   key!: string;
 
-  /** When given, must equal the task's due time (to the second). */
+  /** When given, must equal the task's due time (to the second), else the task counts as absent. */
+  @ApiPropertyOptional({ ...timestampSchema, example: 1795800000 })
   @IsOptional()
   @ToTimestamp()
   @IsUnixTimestamp()
   timestamp?: number;
 
   /** Deliver the task now, with inAdvance: true, before removing it. */
+  @ApiPropertyOptional({ type: 'boolean', default: false, example: false })
   @IsOptional()
   @IsBoolean({ message: 'exec must be true or false' })
   exec?: boolean;
 }
 
+/** Path of one task: /task/:cate/:key. */
 export class TaskPathDto {
+  /** Category name: 1 to 128 characters from A-Z a-z 0-9 . _ : - */
+  @ApiProperty({ pattern: CATE_PATTERN.source, example: 'orders' })
   @IsCate()
   cate!: string;
 
+  @ApiKeyProperty()
   @ToKeyString()
   @IsTaskKey()
   key!: string;
 }
 
 export class TaskQueryDto {
+  /** When given, must equal the task's due time (to the second), else the answer is 404. */
+  @ApiPropertyOptional({ ...timestampSchema, example: 1795800000 })
   @IsOptional()
   @ToTimestamp()
   @IsUnixTimestamp()
@@ -83,6 +129,7 @@ export class TaskQueryDto {
 /** Many tasks of one category, validated all or nothing (POST /tasks/:cate). */
 export class BatchUpsertTasksDto {
   /** 1 to 1000 tasks, each as in POST /task/:cate; keys must be distinct. */
+  @ApiProperty({ type: [UpsertTaskDto], minItems: 1, maxItems: MAX_BATCH_TASKS })
   @ValidateBy({
     name: 'isTaskBatch',
     validator: {
@@ -97,10 +144,14 @@ export class BatchUpsertTasksDto {
 }
 
 export class ListTasksQueryDto extends PageQueryDto {
+  /** Only tasks of this category. */
+  @ApiPropertyOptional({ pattern: CATE_PATTERN.source, example: 'orders' })
   @IsOptional()
   @IsCate()
   cate?: string;
 
+  /** Only tasks in this state. */
+  @ApiPropertyOptional({ enum: TASK_STATES, enumName: 'TaskState', example: 'failed' })
   @IsOptional()
   @IsIn(TASK_STATES, { message: `state must be one of ${TASK_STATES.join(', ')}` })
   state?: TaskState;
@@ -109,48 +160,102 @@ export class ListTasksQueryDto extends PageQueryDto {
 export class ListAttemptsQueryDto extends PageQueryDto {}
 
 /** A task as returned by GET /task/:cate/:key and GET /tasks. */
-export interface TaskView {
-  cate: string;
-  key: bigint;
-  /** Due time in Unix seconds (exact, as stored). */
-  timeToRun: unknown;
-  params: unknown;
+export class TaskView {
+  @ApiProperty({ example: 'orders' })
+  cate!: string;
+
+  @ApiKeyProperty()
+  key!: bigint;
+
+  /** Due time in Unix seconds (exact, as stored; a fraction for sub-second precision). */
+  @ApiProperty({ type: 'number', example: 1795800000.25 })
+  timeToRun!: unknown;
+
+  /** The task's params, exactly as given (integers beyond 2^53 included). */
+  @ApiAnyJsonProperty({ example: { orderId: 9007199254740993n } })
+  params!: unknown;
+
   /** The handler a delivery would use now: the task's own, else the category's. */
-  handler: string | null;
-  state: TaskState;
-  attempts: number;
-  lastError: string | null;
-  inAdvance: boolean;
-  deliveryId: string;
+  @ApiProperty({ type: 'string', nullable: true, example: 'http://10.0.0.5:8080/hooks/orders' })
+  handler!: string | null;
+
+  /** pending: waiting for its time; running: being delivered; failed: attempts exhausted. */
+  @ApiProperty({ enum: TASK_STATES, enumName: 'TaskState', example: 'pending' })
+  state!: TaskState;
+
+  /** Delivery attempts made for the current occurrence. */
+  @ApiProperty({ type: 'integer', example: 0 })
+  attempts!: number;
+
+  /** Why the last attempt failed; null when none has. */
+  @ApiProperty({ type: 'string', nullable: true, example: null })
+  lastError!: string | null;
+
+  /** true for a delivery requested with DELETE … "exec": true. */
+  @ApiProperty({ example: false })
+  inAdvance!: boolean;
+
+  /** Sent as X-Delivery-Id (and webhook-id): the same on every attempt of this occurrence. */
+  @ApiProperty({ example: '0b6c7f2e-8f5a-4c1e-9d3b-2a4f6e8c1d90' })
+  deliveryId!: string;
 }
 
-export interface TaskPage {
-  items: TaskView[];
-  nextCursor: string | null;
+export class TaskPage {
+  @ApiProperty({ type: [TaskView] })
+  items!: TaskView[];
+
+  /** Cursor of the next page (the cursor query parameter); null on the last one. */
+  @ApiProperty({ type: 'string', nullable: true, example: null })
+  nextCursor!: string | null;
 }
 
-export interface BatchUpsertView {
+export class DeleteTaskResult {
+  /** false when there was no such task (the call is idempotent). */
+  @ApiProperty({ example: true })
+  deleted!: boolean;
+}
+
+export class BatchUpsertView {
   /** Tasks created or updated: all of the batch. */
-  count: number;
+  @ApiProperty({ type: 'integer', example: 2 })
+  count!: number;
 }
 
 /** One delivery attempt, as returned by GET /task/:cate/:key/attempts. */
-export interface AttemptView {
+export class AttemptView {
   /** When the attempt started (ISO 8601). */
-  startedAt: string;
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T17:13:09.979Z' })
+  startedAt!: string;
+
   /** 1 for the first attempt of an occurrence; a retry via POST …/retry starts again at 1. */
-  attempt: number;
+  @ApiProperty({ type: 'integer', example: 1 })
+  attempt!: number;
+
   /** The X-Delivery-Id of the occurrence: one task key may have had several occurrences. */
-  deliveryId: string;
+  @ApiProperty({ example: '0b6c7f2e-8f5a-4c1e-9d3b-2a4f6e8c1d90' })
+  deliveryId!: string;
+
   /** HTTP status of the handler's answer; null when there was none. */
-  statusCode: number | null;
-  outcome: AttemptOutcome;
-  durationMs: number;
+  @ApiProperty({ type: 'integer', nullable: true, example: 503 })
+  statusCode!: number | null;
+
+  /** What happened, as in the delay_tasks_attempts_total metric. */
+  @ApiProperty({ enum: ATTEMPT_OUTCOMES, enumName: 'AttemptOutcome', example: 'http_5xx' })
+  outcome!: AttemptOutcome;
+
+  @ApiProperty({ type: 'integer', example: 37 })
+  durationMs!: number;
+
   /** Why the attempt failed (at most 500 characters); null on success. */
-  error: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'HTTP 503: Service Unavailable' })
+  error!: string | null;
 }
 
-export interface AttemptPage {
-  items: AttemptView[];
-  nextCursor: string | null;
+export class AttemptPage {
+  @ApiProperty({ type: [AttemptView] })
+  items!: AttemptView[];
+
+  /** Cursor of the next page (the cursor query parameter); null on the last one. */
+  @ApiProperty({ type: 'string', nullable: true, example: null })
+  nextCursor!: string | null;
 }

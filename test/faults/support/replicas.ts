@@ -26,7 +26,11 @@ export class Replicas {
   readonly all: ServiceProcess[] = [];
 
   /** Starts `count` replicas at once and waits until each serves HTTP. */
-  async start(count: number, env: Record<string, string>): Promise<ServiceProcess[]> {
+  async start(
+    count: number,
+    env: Record<string, string>,
+    bootTimeoutMs = BOOT_TIMEOUT_MS,
+  ): Promise<ServiceProcess[]> {
     const started = await Promise.all(
       Array.from({ length: count }, async () => {
         const service = await spawnService(env);
@@ -34,7 +38,7 @@ export class Replicas {
         return service;
       }),
     );
-    await Promise.all(started.map((s) => waitUntilHealthy(s, BOOT_TIMEOUT_MS)));
+    await Promise.all(started.map((s) => waitUntilHealthy(s, bootTimeoutMs)));
     return started;
   }
 
