@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, QueryResultRow } from 'pg';
+import { IDLE_IN_TRANSACTION_TIMEOUT_MS } from './data-source-options';
 
 /**
  * Connections for the dispatcher's hot path (claim, next due time, outcomes, lease sweep), apart
@@ -11,6 +12,9 @@ import { Pool, QueryResultRow } from 'pg';
  *   describe a near-empty table, and the planner picks a bitmap scan plus a sort of every due
  *   row over the ordered partial-index scan, so each claim costs O(backlog) instead of O(batch)
  *   (measured with 30,000 due rows: 33 ms against 1.5 ms per claim).
+ * Like the API's pool, it has TCP keep-alive probes after 10 s idle and an
+ * idle_in_transaction_session_timeout, so a replica paused inside a claim or outcome transaction
+ * cannot hold row locks for longer than that (see data-source-options.ts).
  * Statements are prepared by name on each connection.
  */
 @Injectable()
@@ -23,8 +27,13 @@ export class DispatchPool implements OnApplicationShutdown {
       connectionString: url,
       max: size,
       application_name: 'delay-tasks-dispatch',
-      options: '-c synchronous_commit=off -c enable_bitmapscan=off',
+      options: [
+        '-c synchronous_commit=off',
+        '-c enable_bitmapscan=off',
+        `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+      ].join(' '),
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: 10_000,
     });
     // An idle connection that dies (database restart, terminated backend) must not crash the
