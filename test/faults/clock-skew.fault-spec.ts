@@ -97,12 +97,19 @@ describe('a replica whose clock is off by minutes', () => {
       const onTime = calls.filter((c) => Number(c.key) <= TASKS);
       const ghosts = calls.filter((c) => Number(c.key) > TASKS);
       const late = summarize(lateness(onTime));
+      // Attempts (and webhook signatures) are dated by the database clock, not the replica's.
+      const [{ off_ms: attemptsOffMs }] = await pg.query<{ off_ms: number }>(
+        `SELECT max(abs(extract(epoch FROM (started_at - created_at)) * 1000))::float8 AS off_ms
+         FROM task_attempts WHERE cate = $1::text`,
+        [cate],
+      );
       const takenOver = summarize(ghosts.map((c) => c.arrivedAtMs - leaseExpiresMs));
       report(`8 clock ${faketime}`, {
         'replica clock off by ms': replicaClockOffMs,
         lateness: formatSummary(late),
         'expired claims taken over, ms after their lease expired': formatSummary(takenOver),
         duplicates: calls.length - ReceiverProcess.distinctKeys(calls).size,
+        'attempt start vs database clock, max ms off': attemptsOffMs,
         'status of the replica': (await callApi(service, 'GET', '/health/ready')).status,
       });
 
@@ -116,6 +123,7 @@ describe('a replica whose clock is off by minutes', () => {
       // Its own 1 s deliveries under a 3 s lease were not taken from it.
       expect(duplicates(calls).size).toBe(0);
       expect(onTime.every((c) => c.attempt === 1)).toBe(true);
+      expect(attemptsOffMs).toBeLessThan(HANDLER_MS + SLACK_MS);
     },
   );
 });

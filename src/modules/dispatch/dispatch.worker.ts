@@ -144,6 +144,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     this.wakeSignal.reset(); // the claim and next-due reads below see everything committed so far
     const { callbackTimeoutMs, leaseMarginMs } = this.config;
     const claimTimed = this.metrics.claimTimer();
+    const claimedAt = performance.now(); // before the claim: the lease starts no earlier
     const claimed = await this.tasks.claimDue(
       this.workerId,
       wanted,
@@ -153,7 +154,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     );
     claimTimed();
     const { start, overCap } = this.limits.admit(claimed);
-    for (const task of start) this.startDelivery(task);
+    for (const task of start) this.startDelivery(task, claimedAt);
     // Claimed beyond its category's cap: back to the queue at once, the attempt not counted.
     for (const task of overCap) this.completions.add({ claim: task, outcome: { kind: 'release' } });
     this.backlog = claimed.length === wanted;
@@ -172,9 +173,9 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     return free >= minimum ? Math.min(free, batch) : 0;
   }
 
-  private startDelivery(task: ClaimedTask): void {
+  private startDelivery(task: ClaimedTask, claimedAt: number): void {
     const delivery: Delivery = { cutOff: new AbortController(), done: Promise.resolve() };
-    delivery.done = this.deliver(task, delivery.cutOff.signal)
+    delivery.done = this.deliver(task, claimedAt, delivery.cutOff.signal)
       .then((completion) => this.completions.add(completion))
       .finally(() => {
         this.deliveries.delete(delivery);
@@ -184,11 +185,31 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     this.deliveries.add(delivery);
   }
 
-  /** One attempt and what to record of it; a claim cut off by shutdown is released instead. */
-  private async deliver(task: ClaimedTask, cutOff: AbortSignal): Promise<Completion> {
-    const startedAtMs = Date.now();
+  /**
+   * One attempt and what to record of it; a claim cut off by shutdown is released instead.
+   * So is a claim whose lease margin was used up before the request could start (the process was
+   * stopped or starved between claim and send): the lease may have run out meanwhile and another
+   * replica may be delivering the task, so sending now would only add a duplicate. The clock is
+   * monotonic, so a wall-clock jump cannot trigger or suppress this.
+   */
+  private async deliver(
+    task: ClaimedTask,
+    claimedAt: number,
+    cutOff: AbortSignal,
+  ): Promise<Completion> {
+    const sinceClaimMs = performance.now() - claimedAt;
+    if (sinceClaimMs > this.config.leaseMarginMs) {
+      this.logger.warn(
+        `task ${task.id}: not sent, ${Math.round(sinceClaimMs)} ms passed since its claim (lease margin ${this.config.leaseMarginMs} ms); released`,
+      );
+      return { claim: task, outcome: { kind: 'release' } };
+    }
     const started = performance.now();
-    const result = await this.attempt(task, cutOff);
+    // The database clock rules: a replica whose own clock is off must not date attempts or
+    // webhook signatures (which receivers check against their clock) by it.
+    const startedAtMs =
+      task.claimed_at_ms === undefined ? Date.now() : task.claimed_at_ms + (started - claimedAt);
+    const result = await this.attempt(task, startedAtMs, cutOff);
     if (cutOff.aborted) return { claim: task, outcome: { kind: 'release' } };
     const policy = { ...this.policy, maxAttempts: task.max_attempts ?? this.policy.maxAttempts };
     const outcome = decideOutcome(result, task.attempts, policy);
@@ -209,10 +230,14 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** One attempt; a task that makes delivery throw (bad data) fails like any other attempt. */
-  private async attempt(task: ClaimedTask, cutOff: AbortSignal): Promise<AttemptResult> {
+  private async attempt(
+    task: ClaimedTask,
+    nowMs: number,
+    cutOff: AbortSignal,
+  ): Promise<AttemptResult> {
     try {
       if (!task.handler_url) return { kind: 'no_handler' };
-      const request = buildDeliveryRequest(task);
+      const request = buildDeliveryRequest(task, nowMs);
       return await this.client.post({
         url: task.handler_url,
         ...request,

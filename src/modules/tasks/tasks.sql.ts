@@ -213,7 +213,8 @@ export const LIST_TASKS_IN_STATE_OF_CATE = listPage(
  * The handler and the category's settings are read now, at delivery time: the task's own
  * handler, else the category's current one. $5: categories this worker is at the concurrency
  * cap of; their due rows are read from the index and passed over, so a capped category with a
- * large due backlog makes each claim walk that backlog.
+ * large due backlog makes each claim walk that backlog. claimed_at_ms is the database clock at
+ * the claim: the worker dates attempts and webhook signatures by it, not by its own clock.
  */
 export const CLAIM_DUE = `
   WITH due AS (
@@ -232,7 +233,8 @@ export const CLAIM_DUE = `
     t.in_advance, t.version, t.attempts, t.delivery_id::text AS delivery_id,
     extract(epoch FROM t.due_at)::text AS due_epoch,
     coalesce(t.handler, due.category_url) AS handler_url,
-    due.max_attempts, due.timeout_ms, due.concurrency, coalesce(due.secrets, '{}') AS secrets`;
+    due.max_attempts, due.timeout_ms, due.concurrency, coalesce(due.secrets, '{}') AS secrets,
+    (extract(epoch FROM now()) * 1000)::float8 AS claimed_at_ms`;
 
 /**
  * Milliseconds (database clock) until the earliest pending task may run; null when none. $1:

@@ -42,6 +42,8 @@ export interface ClaimedTask extends ClaimRef {
   concurrency?: number | null;
   /** Signing secrets of the category (whsec_…), newest first; empty when unsigned. */
   secrets: string[];
+  /** The database clock at the claim, epoch ms; absent: the local clock stands in. */
+  claimed_at_ms?: number;
 }
 
 /** The bounded set of attempt outcomes (history rows and metrics labels). */
