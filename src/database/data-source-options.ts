@@ -1,4 +1,5 @@
 import { DataSourceOptions } from 'typeorm';
+import { QueryErrorLogger } from './query-error.logger';
 import { InitialSchema1764172800000 } from './migrations/1764172800000-InitialSchema';
 import { CategorySettingsAndAttempts1764180000000 } from './migrations/1764180000000-CategorySettingsAndAttempts';
 import { FailedTasksByCategoryIndex1764190000000 } from './migrations/1764190000000-FailedTasksByCategoryIndex';
@@ -32,7 +33,8 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,
-    logging: ['error'],
+    logger: new QueryErrorLogger(), // failed statements without their parameters (secrets)
+    logging: ['error', 'warn'],
     extra: {
       max: settings.poolSize,
       application_name: settings.applicationName ?? 'delay-tasks',
