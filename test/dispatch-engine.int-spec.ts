@@ -297,6 +297,41 @@ describe('dispatch engine: claims, leases and fences', () => {
     await expect(tasks.completeDelivered([expiring])).resolves.toBe(0);
   });
 
+  it('fails a task whose lost lease was its last attempt instead of looping for ever', async () => {
+    // A task that takes its replica down every time: the default max attempts is 3 here.
+    await db.query(
+      `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, lease_owner,
+         lease_expires_at)
+       VALUES ('crashy', 1, now(), now(), '{}', 'running', 3, 'dead', now() - interval '1 second'),
+         ('crashy', 2, now(), now(), '{}', 'running', 2, 'dead', now() - interval '1 second')`,
+    );
+    await app.get(LeaseSweeper).sweep();
+    const rows = await db.query<{ key: string; state: string; last_error: string }>(
+      `SELECT key::text, state, last_error FROM tasks WHERE cate = 'crashy' ORDER BY key`,
+    );
+    expect(rows).toEqual([
+      {
+        key: '1',
+        state: 'failed',
+        last_error: expect.stringMatching(/^lease expired on the last attempt/),
+      },
+      { key: '2', state: 'pending', last_error: expect.stringMatching(/^lease expired: /) },
+    ]);
+    // A category's own max_attempts rules over the default.
+    await db.query(
+      `INSERT INTO handlers (cate, url, max_attempts) VALUES ('crashy5', 'http://127.0.0.1:9/', 5)`,
+    );
+    await db.query(
+      `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, lease_owner,
+         lease_expires_at)
+       VALUES ('crashy5', 1, now(), now(), '{}', 'running', 3, 'dead', now() - interval '1 second')`,
+    );
+    await app.get(LeaseSweeper).sweep();
+    await expect(db.query(`SELECT state FROM tasks WHERE cate = 'crashy5'`)).resolves.toEqual([
+      { state: 'pending' },
+    ]);
+  });
+
   it('does not let a stale claim complete, fail or release a task updated since', async () => {
     await postTask(app, 'stale', { timestamp: unixSeconds(-1000), key: 1, params: '{"v":1}' });
     const [claim] = (await tasks.claimDue('old-worker', 100, 30_000, 0)).filter(

@@ -16,7 +16,8 @@ const INTERVAL_NAME = 'lease-sweeper';
 
 /**
  * Every SWEEP_INTERVAL_MS, returns tasks whose lease expired (their replica died, hung or lost
- * the database mid-delivery) to the queue. Every replica runs it; SKIP LOCKED keeps them apart.
+ * the database mid-delivery) to the queue, or fails them when that was their last attempt.
+ * Every replica runs it; SKIP LOCKED keeps them apart.
  */
 @Injectable()
 export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -49,14 +50,19 @@ export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     this.sweeping = true;
     try {
       let total = 0;
+      let failed = 0;
       for (;;) {
-        const rescued = await this.tasks.rescueExpiredLeases(SWEEP_BATCH);
-        total += rescued;
-        if (rescued < SWEEP_BATCH) break;
+        const swept = await this.tasks.rescueExpiredLeases(SWEEP_BATCH, this.config.maxAttempts);
+        total += swept.rescued;
+        failed += swept.failed;
+        if (swept.rescued < SWEEP_BATCH) break;
       }
       this.metrics.leasesRescued(total);
       if (total > 0) {
-        this.logger.warn(`returned ${total} tasks with expired leases to the queue`);
+        this.logger.warn(
+          `returned ${total - failed} tasks with expired leases to the queue` +
+            (failed > 0 ? `; ${failed} failed, their lost lease was their last attempt` : ''),
+        );
         this.worker.wake();
       }
       return total;

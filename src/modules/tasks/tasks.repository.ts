@@ -182,11 +182,17 @@ export class TasksRepository {
     return this.affected(sql.RELEASE_CLAIMS, [...claimArrays(claims), owner]);
   }
 
-  async rescueExpiredLeases(limit: number): Promise<number> {
-    const result = await this.dispatchPool.query('rescue_leases', sql.RESCUE_EXPIRED_LEASES, [
-      limit,
-    ]);
-    return result.rowCount;
+  /** Frees expired leases; `failed` counts the tasks whose lost lease was their last attempt. */
+  async rescueExpiredLeases(
+    limit: number,
+    defaultMaxAttempts: number,
+  ): Promise<{ rescued: number; failed: number }> {
+    const { rows } = await this.dispatchPool.query<{ exhausted: boolean }>(
+      'rescue_leases',
+      sql.RESCUE_EXPIRED_LEASES,
+      [limit, defaultMaxAttempts],
+    );
+    return { rescued: rows.length, failed: rows.filter((row) => row.exhausted).length };
   }
 
   /** Counts by state, each exact up to `exactUpTo` (see TASK_STATS), and the oldest due age. */

@@ -281,20 +281,28 @@ export const RELEASE_CLAIMS = `
 
 /**
  * Leases that expired (their worker died, hung or lost the database) go back to pending. SKIP
- * LOCKED and the state check make it safe for every replica to sweep at once.
+ * LOCKED and the state check make it safe for every replica to sweep at once. A lost lease counts
+ * as an attempt (attempts counts claims): when it was the category's last (max_attempts, else the
+ * default $2), the task fails instead, so a task that brings down every replica delivering it
+ * cannot loop for ever. $1 limit, $2 default max attempts.
  */
 export const RESCUE_EXPIRED_LEASES = `
   WITH expired AS (
-    SELECT id FROM tasks
-    WHERE state = 'running' AND lease_expires_at < now()
-    ORDER BY lease_expires_at
+    SELECT t.id, t.attempts >= coalesce(h.max_attempts, $2::int) AS exhausted
+    FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
+    WHERE t.state = 'running' AND t.lease_expires_at < now()
+    ORDER BY t.lease_expires_at
     LIMIT $1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF t SKIP LOCKED
   )
   UPDATE tasks t SET
-    state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-    last_error = 'lease expired: the delivering replica stopped or lost the database'
-  FROM expired WHERE t.id = expired.id`;
+    state = CASE WHEN expired.exhausted THEN 'failed' ELSE 'pending' END,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+    last_error = CASE WHEN expired.exhausted
+      THEN 'lease expired on the last attempt: the delivering replica stopped or lost the database'
+      ELSE 'lease expired: the delivering replica stopped or lost the database' END
+  FROM expired WHERE t.id = expired.id
+  RETURNING expired.exhausted`;
 
 /**
  * Attempt history, written with the outcomes of the same batch.
