@@ -215,7 +215,11 @@ describe('health, metrics and request ids', () => {
 
     it('counts leases that the sweeper rescued', async () => {
       const before = metricValue(await scrape(app), 'delay_tasks_leases_rescued_total')!;
-      // A task whose delivering replica died: running, with a lease that expired.
+      // A task whose delivering replica died: running, with a lease that expired, on the first
+      // of its category's two attempts (the default here is one, which would fail it).
+      await db.query(
+        `INSERT INTO handlers (cate, url, max_attempts) VALUES ('m-rescue', 'http://127.0.0.1:9/', 2)`,
+      );
       await db.query(
         `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, lease_owner,
            lease_expires_at)
