@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Server } from 'node:http';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { answerClientErrorsInEnvelope } from './common/client-error';
+import { requestLogger, rootLogger } from './common/logging/logging.options';
 import { createApiDocument, setupApiDocs } from './common/openapi.document';
 import { securityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
@@ -12,8 +13,8 @@ import { AppConfig } from './config/app-config';
  */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   app.useLogger(app.get(PinoNestLogger)); // every `new Logger(context)` writes through pino
+  app.use(requestLogger(rootLogger(config))); // request id and one log line per request
   app.use(securityHeaders()); // helmet, with a CSP the Swagger UI at /docs works under
   setupApiDocs(app, createApiDocument(app)); // /docs and /docs-json, open without an API key
   answerClientErrorsInEnvelope(app.getHttpServer() as Server); // parser errors, in the envelope
-  void config;
 }

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { requestIdOf } from './logging/logging.options';
 import { Response } from 'express';
 import { envelopeJson, JSON_CONTENT_TYPE } from './envelope';
 
@@ -16,13 +17,15 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
     const { status, msg } = this.describe(exception);
     if (status >= 500) {
-      this.logger.error(
-        `${status} ${msg}: ${(exception as Error)?.message}`,
-        (exception as Error)?.stack,
-      );
+      this.logger.error({
+        requestId: requestIdOf(http.getRequest()),
+        msg: `${status} ${msg}: ${(exception as Error)?.message}`,
+        stack: (exception as Error)?.stack,
+      });
     }
     if (res.headersSent) {
       res.end();

@@ -1,10 +1,11 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, get as httpGet, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DestinationStream } from 'pino';
-import { pinoHttp } from 'pino-http';
 import request from 'supertest';
 import { AppConfig } from '../../config/app-config';
 import { loadConfig } from '../../config/load-config';
-import { httpLoggerOptions, rootLogger } from './logging.options';
+import { requestIdOf, requestLogger, rootLogger } from './logging.options';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed log lines, read loosely
 type LogLine = Record<string, any>;
@@ -18,14 +19,21 @@ function memoryDestination(): DestinationStream & { lines: LogLine[] } {
 /** A plain HTTP server behind the request logger, answering with `status` and a body. */
 function loggedServer(config: AppConfig, status = 200) {
   const destination = memoryDestination();
-  const logRequest = pinoHttp(httpLoggerOptions(rootLogger(config, destination)));
+  const logger = rootLogger(config, destination);
+  const logRequest = requestLogger(logger);
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    logRequest(req, res);
-    req.log.info('inside the handler');
-    req.resume();
-    req.on('end', () => res.writeHead(status).end('response-body-text'));
+    logRequest(req, res, () => {
+      logger.info({ requestId: requestIdOf(req) }, 'inside the handler');
+      req.resume();
+      req.on('end', () => res.writeHead(status).end('response-body-text'));
+    });
   });
   return { server, lines: destination.lines };
+}
+
+/** Waits (bounded) until a request line was written. */
+async function waitForLine(lines: LogLine[]): Promise<void> {
+  for (let i = 0; i < 100 && !lines.some((l) => l.res); i++) await sleep(10);
 }
 
 const jsonConfig = (level = 'log'): AppConfig =>
@@ -48,7 +56,7 @@ describe('request logging', () => {
     expect(typeof line?.time).toBe('string');
   });
 
-  it('tags what the code logs while serving a request with the request id only', async () => {
+  it('gives the code serving a request its id, for its own lines', async () => {
     const { server, lines } = loggedServer(jsonConfig());
     await request(server).get('/x').set('X-Request-Id', 'r-2');
     const inside = lines.find((l) => l.msg === 'inside the handler');
@@ -82,12 +90,34 @@ describe('request logging', () => {
     expect(lines.find((l) => l.res)).toMatchObject({ level, res: { statusCode: status } });
   });
 
-  it("keeps only the message of pino-http's made-up 5xx error, not its stack", async () => {
+  it('writes a 5xx line without an error object or stack', async () => {
     const { server, lines } = loggedServer(jsonConfig(), 500);
     await request(server).get('/x');
     const line = lines.find((l) => l.res);
-    expect(line?.error).toBe('failed with status code 500');
+    expect(line).toMatchObject({ level: 'error', msg: 'GET /x 500' });
     expect(line).not.toHaveProperty('err');
+    expect(line).not.toHaveProperty('stack');
+  });
+
+  it('marks a request whose connection closed before the response ended', async () => {
+    const destination = memoryDestination();
+    const logRequest = requestLogger(rootLogger(jsonConfig(), destination));
+    const server = createServer((req, res) => logRequest(req, res, () => res.write('partial')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => {
+      const client = httpGet(`http://127.0.0.1:${port}/slow`, (res) => {
+        res.once('data', () => client.destroy());
+      });
+      client.on('error', () => undefined);
+      client.on('close', () => resolve());
+    });
+    await waitForLine(destination.lines);
+    server.close();
+    expect(destination.lines.find((l) => l.res)).toMatchObject({
+      aborted: true,
+      msg: 'GET /slow 200 (connection closed before the response ended)',
+    });
   });
 
   it.each(['/health', '/health/live', '/health/ready', '/metrics', '/metrics?name=x'])(
