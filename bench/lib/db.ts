@@ -58,4 +58,9 @@ export async function insertTasks(
       [options.cate, options.firstKey, options.startSec, options.stepSec, options.count],
     );
   });
+  // An insert that ends after the first due time would skew lateness and throughput figures.
+  const lateSec = Date.now() / 1000 - options.startSec;
+  if (lateSec > 0) {
+    throw new Error(`inserting ${options.count} tasks ended ${lateSec.toFixed(2)} s late`);
+  }
 }
