@@ -54,6 +54,7 @@ const nowSec = (): number => Date.now() / 1000;
  * 10–20 ms), and the target is the steady state. The warm-up's own figures are kept as `cold`.
  */
 async function lateness(dbUrl: string, receiver: Receiver, cate: string, firstKey: number) {
+  await checkpoint();
   const count = SIZES.rate * (WARMUP_SECONDS + SIZES.seconds);
   const startSec = nowSec() + 4;
   await insertTasks(dbUrl, {
@@ -77,6 +78,15 @@ function splitWarmup(arrivals: Arrival[], measuredFromSec: number) {
   };
 }
 
+/**
+ * Writes out what earlier scenarios left dirty (the million-row fill above all) before a
+ * measurement starts, so that a checkpoint does not land in the middle of the next scenario,
+ * ours or the peer's.
+ */
+async function checkpoint(): Promise<void> {
+  await withClient(SERVER_URL, (c) => c.query('CHECKPOINT'));
+}
+
 /** `count` tasks all due at one instant: deliveries per second from the due time to the last. */
 function burstFigures(arrivals: Arrival[], dueSec: number) {
   const last = Math.max(...arrivals.map((a) => a.arrivedAtMs));
@@ -93,6 +103,7 @@ function burstFigures(arrivals: Arrival[], dueSec: number) {
 }
 
 async function burst(dbUrl: string, receiver: Receiver, cate: string, firstKey: number) {
+  await checkpoint();
   const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 20_000);
   await insertTasks(dbUrl, {
     cate,
@@ -268,11 +279,13 @@ async function peer(results: Results, receiver: Receiver): Promise<void> {
   const worker = await startPeer(dbUrl);
   log('peer (graphile-worker): lateness');
   const count = SIZES.rate * (WARMUP_SECONDS + SIZES.seconds);
+  await checkpoint();
   const startSec = nowSec() + 4 + count / 20_000;
   await insertJobs(dbUrl, receiver.url, count, startSec, 1 / SIZES.rate);
   const lateArrivals = await collect(receiver, count, (WARMUP_SECONDS + SIZES.seconds + 30) * 1000);
   const late = splitWarmup(lateArrivals, startSec + WARMUP_SECONDS);
   log(`peer: burst of ${SIZES.burst}`);
+  await checkpoint();
   const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 5_000);
   await insertJobs(dbUrl, receiver.url, SIZES.burst, dueSec, 0);
   const burst1 = burstFigures(await collect(receiver, SIZES.burst, 300_000), dueSec);
