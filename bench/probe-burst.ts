@@ -21,7 +21,11 @@ async function main(): Promise<void> {
       ? `${db}?options=-c%20synchronous_commit%3Doff`
       : db,
     CALLBACK_ALLOW_CIDRS: '127.0.0.1/32',
-    ...Object.fromEntries(extra.map((a) => a.split('=', 2) as [string, string])),
+    ...Object.fromEntries(
+      extra.map(
+        (a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] as [string, string],
+      ),
+    ),
   };
   const service = await startService(env, nodeArgs);
   const due = Math.ceil(Date.now() / 1000 + 3 + count / 20_000);
