@@ -1,7 +1,7 @@
 /**
  * The benchmark: delay-tasks side by side with graphile-worker on this machine.
  *
- *   npm ci && npm run build && npm run bench            # full run (about 10 minutes)
+ *   npm ci && npm run build && npm run bench            # full run (about 5 minutes)
  *   npm run bench -- --quick                            # scaled down, under 2 minutes
  *
  * Starts everything itself: a fresh database per scenario on DATABASE_URL's server (default
