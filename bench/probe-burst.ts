@@ -1,11 +1,11 @@
 /**
  * One burst against one replica, for profiling: `npm run build && npx ts-node --transpile-only
- * bench/probe-burst.ts 20000 [--cpu-prof]` (profiles land in bench/results/).
+ * bench/probe-burst.ts 20000 [--cpu-prof] [--filler N]` (profiles land in bench/results/).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testDatabaseUrl } from '../src/config/load-config';
-import { dropDatabase, freshDatabase, insertTasks } from './lib/db';
+import { dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
 import { collect, startReceiver, startService } from './lib/processes';
 import { summarizeLateness } from './lib/stats';
 
@@ -28,7 +28,22 @@ async function main(): Promise<void> {
       ),
     ),
   };
-  const service = await startService(env, nodeArgs);
+  const service = await startService(env, nodeArgs); // applies the migrations
+  const fillerIndex = process.argv.indexOf('--filler');
+  const filler = fillerIndex === -1 ? 0 : Number(process.argv[fillerIndex + 1]);
+  if (filler > 0) {
+    // Pending tasks due tomorrow, as in the benchmark's scale scenario.
+    await insertTasks(db, {
+      cate: 'filler',
+      handler: 'http://127.0.0.1:9/never-called',
+      count: filler,
+      firstKey: 1,
+      startSec: Date.now() / 1000 + 86_400,
+      stepSec: 0.001,
+    });
+    await withClient(db, (c) => c.query('VACUUM ANALYZE tasks'));
+    await withClient(server, (c) => c.query('CHECKPOINT'));
+  }
   const due = Math.ceil(Date.now() / 1000 + 3 + count / 20_000);
   await insertTasks(db, {
     cate: 'b',

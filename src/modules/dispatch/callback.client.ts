@@ -51,9 +51,9 @@ export class CallbackClient {
     // and every resolved address, on connect.
     const verdict = this.policy.checkUrl(request.url);
     if (!verdict.allowed) return { kind: 'blocked', message: describeRefusal(verdict) };
-    // One controller per attempt, aborted by its own timer or by the shutdown signal. Cheaper
-    // than AbortSignal.timeout + AbortSignal.any: 412 against 375 µs of CPU per request through
-    // axios in a micro-benchmark (64 concurrent, keep-alive, local server).
+    // One controller per attempt, aborted by its own timer or by the shutdown signal: 2–15% less
+    // CPU per request than AbortSignal.timeout + AbortSignal.any in four runs of
+    // bench/probe-http-client.ts.
     const controller = new AbortController();
     const signal = controller.signal;
     let timedOut = false;
