@@ -1,5 +1,6 @@
 import { AttemptOutcome, AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
-import { ATTEMPT_OUTCOMES, DispatchMetrics } from './dispatch.metrics';
+import { ATTEMPT_OUTCOMES } from '../tasks/tasks.types';
+import { DispatchMetrics } from './dispatch.metrics';
 import { MetricsRegistry } from './metrics.registry';
 
 const DUE_MS = 1_800_000_000_000;

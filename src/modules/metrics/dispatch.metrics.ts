@@ -1,20 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { AttemptOutcome, AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
+import { ATTEMPT_OUTCOMES, AttemptOutcome, AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
 import { MetricsRegistry } from './metrics.registry';
-
-/** Every AttemptOutcome (the compiler checks the list is complete), each a series from the start. */
-export const ATTEMPT_OUTCOMES = Object.keys({
-  success: true,
-  http_4xx: true,
-  http_5xx: true,
-  http_other: true,
-  timeout: true,
-  connection_error: true,
-  blocked: true,
-  no_handler: true,
-  error: true,
-} satisfies Record<AttemptOutcome, true>) as AttemptOutcome[];
 
 /** 1 ms to 60 s: lateness targets are milliseconds, a backlog after downtime is minutes. */
 export const LAG_BUCKETS = [

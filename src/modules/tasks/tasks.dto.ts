@@ -23,22 +23,9 @@ import {
   ToKeyString,
   ToTimestamp,
 } from '../../common/task-fields';
-import { AttemptOutcome, TASK_STATES, TaskState } from './tasks.types';
+import { ATTEMPT_OUTCOMES, AttemptOutcome, TASK_STATES, TaskState } from './tasks.types';
 
 export const MAX_BATCH_TASKS = 1000;
-
-/** Every AttemptOutcome (the compiler checks the list is complete), for the documented enum. */
-const ATTEMPT_OUTCOMES = Object.keys({
-  success: true,
-  http_4xx: true,
-  http_5xx: true,
-  http_other: true,
-  timeout: true,
-  connection_error: true,
-  blocked: true,
-  no_handler: true,
-  error: true,
-} satisfies Record<AttemptOutcome, true>);
 
 /** Unix seconds as documented: a number from 0 to 253402300799 (year 9999). */
 const timestampSchema = { type: 'number', minimum: 0, maximum: MAX_TIMESTAMP } as const;

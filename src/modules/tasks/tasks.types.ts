@@ -58,6 +58,19 @@ export type AttemptOutcome =
   | 'no_handler'
   | 'error';
 
+/** Every AttemptOutcome (the compiler checks the list is complete): metrics series, API enum. */
+export const ATTEMPT_OUTCOMES = Object.keys({
+  success: true,
+  http_4xx: true,
+  http_5xx: true,
+  http_other: true,
+  timeout: true,
+  connection_error: true,
+  blocked: true,
+  no_handler: true,
+  error: true,
+} satisfies Record<AttemptOutcome, true>) as AttemptOutcome[];
+
 /** One delivery attempt, as kept in task_attempts. */
 export interface AttemptRecord {
   taskId: string;
