@@ -46,40 +46,31 @@ async function main(): Promise<void> {
   };
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
   const client = axios.create();
-  const streamed = { maxRedirects: 0, proxy: false as const, decompress: false };
+  /** The service's request (callback.client.ts): streamed answer, read to its end. */
+  const postStreamed = async (signal: AbortSignal): Promise<void> => {
+    const response = await client.request<Readable>({
+      method: 'POST',
+      url,
+      data: body,
+      headers,
+      signal,
+      maxRedirects: 0,
+      proxy: false,
+      decompress: false,
+      responseType: 'stream',
+      validateStatus: () => true,
+      transformRequest: [(data: unknown) => data],
+      httpAgent: agent,
+    });
+    await drain(response.data);
+  };
   const variants: Record<string, () => Promise<void>> = {
-    'axios, stream, AbortSignal.timeout+any': async () => {
-      const signal = AbortSignal.any([AbortSignal.timeout(5000), new AbortController().signal]);
-      const response = await client.request<Readable>({
-        ...streamed,
-        method: 'POST',
-        url,
-        data: body,
-        headers,
-        signal,
-        responseType: 'stream',
-        validateStatus: () => true,
-        transformRequest: [(data: unknown) => data],
-        httpAgent: agent,
-      });
-      await drain(response.data);
-    },
+    'axios, stream, AbortSignal.timeout+any': () =>
+      postStreamed(AbortSignal.any([AbortSignal.timeout(5000), new AbortController().signal])),
     'axios, stream, one controller (service)': async () => {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), 5000);
-      const response = await client.request<Readable>({
-        ...streamed,
-        method: 'POST',
-        url,
-        data: body,
-        headers,
-        signal: controller.signal,
-        responseType: 'stream',
-        validateStatus: () => true,
-        transformRequest: [(data: unknown) => data],
-        httpAgent: agent,
-      });
-      await drain(response.data);
+      await postStreamed(controller.signal);
       clearTimeout(timer);
     },
     'axios.post, defaults (the peer)': async () => {

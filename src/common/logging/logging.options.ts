@@ -75,8 +75,8 @@ interface LoggedRequest extends IncomingMessage {
  * scrapes are not logged. Nothing is computed for a line the level leaves out.
  *
  * Deliberately not pino-http behind nestjs-pino's per-request AsyncLocalStorage: on Node 20 that
- * context makes every promise of every request dearer, and together they cost ~40% of the
- * single-task ingest rate (bench/probe-ingest.ts: 860–1,100/s with them, 1,500/s without).
+ * context makes every promise of every request dearer (bench/probe-ingest.ts: 858–868/s with
+ * both, 1,184/s without the context, 1,493/s without either).
  * Lines logged while serving a request that matter (the exception filter's) carry the id
  * explicitly instead.
  */

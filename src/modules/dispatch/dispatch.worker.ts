@@ -153,6 +153,18 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       this.limits.atCap(),
     );
     claimTimed();
+    // A claim whose answer came back after its lease margin (the process was stopped or starved
+    // meanwhile) may already be another replica's: release it unsent rather than add a duplicate.
+    // The clock is monotonic, so a wall-clock jump cannot trigger or suppress this.
+    const sinceClaimMs = performance.now() - claimedAt;
+    if (claimed.length > 0 && sinceClaimMs > leaseMarginMs) {
+      this.logger.warn(
+        `${claimed.length} claims released unsent: ${Math.round(sinceClaimMs)} ms passed since the claim (lease margin ${leaseMarginMs} ms)`,
+      );
+      for (const task of claimed)
+        this.completions.add({ claim: task, outcome: { kind: 'release' } });
+      return;
+    }
     const { start, overCap } = this.limits.admit(claimed);
     for (const task of start) this.startDelivery(task, claimedAt);
     // Claimed beyond its category's cap: back to the queue at once, the attempt not counted.
@@ -187,23 +199,14 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
 
   /**
    * One attempt and what to record of it; a claim cut off by shutdown is released instead.
-   * So is a claim whose lease margin was used up before the request could start (the process was
-   * stopped or starved between claim and send): the lease may have run out meanwhile and another
-   * replica may be delivering the task, so sending now would only add a duplicate. The clock is
-   * monotonic, so a wall-clock jump cannot trigger or suppress this.
+   * `claimedAt` (monotonic, taken before the claim) carries the database clock of the claim
+   * forward to the attempt's start.
    */
   private async deliver(
     task: ClaimedTask,
     claimedAt: number,
     cutOff: AbortSignal,
   ): Promise<Completion> {
-    const sinceClaimMs = performance.now() - claimedAt;
-    if (sinceClaimMs > this.config.leaseMarginMs) {
-      this.logger.warn(
-        `task ${task.id}: not sent, ${Math.round(sinceClaimMs)} ms passed since its claim (lease margin ${this.config.leaseMarginMs} ms); released`,
-      );
-      return { claim: task, outcome: { kind: 'release' } };
-    }
     const started = performance.now();
     // The database clock rules: a replica whose own clock is off must not date attempts or
     // webhook signatures (which receivers check against their clock) by it.
