@@ -1,4 +1,4 @@
-// Fault-injection scenarios (issue 5): real PostgreSQL, real service processes, one file at a
+// Fault-injection scenarios: real PostgreSQL, real service processes, one file at a
 // time (they start replicas, stop servers and measure lateness, so they must not overlap).
 // Run with `npm run test:faults`; not part of `npm test`.
 /** @type {import('jest').Config} */

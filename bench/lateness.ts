@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { testDatabaseUrl } from '../src/config/load-config';
+import { testDatabaseUrl } from '../test/setup/test-server';
 import type { Arrival } from './receiver-process';
 
 const ROOT = join(__dirname, '..');

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { testDatabaseUrl } from '../src/config/load-config';
+import { testDatabaseUrl } from '../test/setup/test-server';
 import { dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
 import { collect, startReceiver, startService } from './lib/processes';
 import { summarizeLateness } from './lib/stats';

@@ -14,7 +14,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { testDatabaseUrl } from '../src/config/load-config';
+import { testDatabaseUrl } from '../test/setup/test-server';
 import { dropDatabase, freshDatabase } from './lib/db';
 import { startService } from './lib/processes';
 

@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { join } from 'node:path';
-import { testDatabaseUrl } from '../src/config/load-config';
+import { testDatabaseUrl } from '../test/setup/test-server';
 import { dropDatabase, freshDatabase } from './lib/db';
 import { startService } from './lib/processes';
 

@@ -4,7 +4,7 @@
  *
  *   npm run build && npx ts-node --transpile-only bench/probe-lateness.ts [rate] [seconds]
  */
-import { testDatabaseUrl } from '../src/config/load-config';
+import { testDatabaseUrl } from '../test/setup/test-server';
 import { dropDatabase, freshDatabase, insertTasks } from './lib/db';
 import { collect, startReceiver, startService } from './lib/processes';
 import { summarizeLateness } from './lib/stats';

@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { testDatabaseUrl } from '../src/config/load-config';
+import { testDatabaseUrl } from '../test/setup/test-server';
 import { dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
 import { collect, Receiver, rssMb, Service, startReceiver, startService } from './lib/processes';
 import { round, summarizeLateness } from './lib/stats';

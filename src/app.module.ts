@@ -28,7 +28,11 @@ export class AppModule implements NestModule {
       imports: [
         AppConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerModuleParams(config)),
-        DatabaseModule.forRoot({ url: databaseUrl, poolSize: config.databasePoolSize }),
+        DatabaseModule.forRoot({
+          url: databaseUrl,
+          poolSize: config.databasePoolSize,
+          lockTimeoutMs: config.databaseLockTimeoutMs,
+        }),
         ScheduleModule.forRoot(),
         HealthModule,
         MetricsModule,

@@ -1,10 +1,8 @@
-import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import request, { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { DueNotifier } from '../src/modules/tasks/due-notifier';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 
 const MAX_KEY = '18446744073709551615';
 const KEY_RULE = /^key must be an integer from 1 to 18446744073709551615$/;
@@ -27,24 +25,13 @@ function newSecret(bytes = 32): string {
 }
 
 describe('admin API', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { dispatchEnabled: false, maxParamsBytes: 1024 });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  const fixture = useTestApp({ dispatchEnabled: false, maxParamsBytes: 1024 });
 
   afterEach(() => {
     jest.restoreAllMocks();
   });
 
-  const http = () => request(app.getHttpServer());
+  const http = () => request(fixture.app.getHttpServer());
   const sendJson = (method: 'post' | 'delete', path: string, body: string) =>
     http()[method](path).set('Content-Type', 'application/json').send(body);
   const register = (cate: string, body: object | string) =>
@@ -53,7 +40,7 @@ describe('admin API', () => {
 
   /** A checksum of every row of every table the API writes. */
   async function tableState(): Promise<string> {
-    const [row] = await db.query<{ digest: string }>(
+    const [row] = await fixture.db.query<{ digest: string }>(
       `SELECT md5(
          coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM tasks t), '') ||
          coalesce((SELECT string_agg(h::text, '|' ORDER BY h.cate) FROM handlers h), '') ||
@@ -78,7 +65,7 @@ describe('admin API', () => {
   }
 
   async function handlerRow(cate: string) {
-    const [row] = await db.query<{
+    const [row] = await fixture.db.query<{
       url: string;
       max_attempts: number | null;
       timeout_ms: number | null;
@@ -91,7 +78,7 @@ describe('admin API', () => {
   }
 
   async function taskRow(cate: string, key: string) {
-    const [row] = await db.query<{
+    const [row] = await fixture.db.query<{
       state: string;
       attempts: number;
       version: number;
@@ -397,7 +384,7 @@ describe('admin API', () => {
 
     it('updates existing tasks as POST /task does: new time, new occurrence, attempts reset', async () => {
       await sendJson('post', '/task/batchupd', `{"timestamp":${unixIn()},"key":1,"params":"old"}`);
-      await db.query(
+      await fixture.db.query(
         `UPDATE tasks SET state = 'failed', attempts = 3, last_error = 'HTTP 500'
          WHERE cate = 'batchupd'`,
       );
@@ -421,9 +408,9 @@ describe('admin API', () => {
     });
 
     it('writes the whole batch in one database round trip and wakes dispatchers once', async () => {
-      const dataSource = app.get(DataSource);
+      const dataSource = fixture.app.get(DataSource);
       const query = jest.spyOn(dataSource, 'query');
-      const notify = jest.spyOn(app.get(DueNotifier), 'taskScheduled');
+      const notify = jest.spyOn(fixture.app.get(DueNotifier), 'taskScheduled');
       const items = Array.from(
         { length: 500 },
         (_, i) => `{"timestamp":${unixIn(60 + (i % 7))},"key":${i + 1}}`,
@@ -435,7 +422,7 @@ describe('admin API', () => {
       const [dueInMs] = notify.mock.calls[0];
       expect(dueInMs).toBeGreaterThan(55_000);
       expect(dueInMs).toBeLessThanOrEqual(61_000);
-      const [{ n }] = await db.query<{ n: number }>(
+      const [{ n }] = await fixture.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM tasks WHERE cate = 'roundtrip'`,
       );
       expect(n).toBe(500);
@@ -561,7 +548,7 @@ describe('admin API', () => {
   describe('POST /task/:cate/:key/retry', () => {
     async function failedTask(cate: string, key: number): Promise<void> {
       await sendJson('post', `/task/${cate}`, `{"timestamp":${unixIn()},"key":${key}}`);
-      await db.query(
+      await fixture.db.query(
         `UPDATE tasks SET state = 'failed', attempts = 3, last_error = 'HTTP 503: busy'
          WHERE cate = $1 AND key = $2`,
         [cate, key],
@@ -593,7 +580,7 @@ describe('admin API', () => {
       async (state) => {
         await sendJson('post', `/task/retry-${state}`, `{"timestamp":${unixIn()},"key":1}`);
         if (state === 'running') {
-          await db.query(
+          await fixture.db.query(
             `UPDATE tasks SET state = 'running', attempts = 1, lease_owner = 'w',
              lease_expires_at = now() + interval '1 minute' WHERE cate = $1`,
             [`retry-${state}`],
@@ -628,7 +615,7 @@ describe('admin API', () => {
     beforeAll(async () => {
       // Two occurrences of (hist, 1): three failed attempts, then a retry that succeeded. The
       // task itself is gone (delivered); only its history remains.
-      await db.query(
+      await fixture.db.query(
         `INSERT INTO task_attempts (task_id, cate, key, delivery_id, attempt, started_at,
            duration_ms, status_code, outcome, error)
          VALUES

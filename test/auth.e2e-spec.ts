@@ -1,10 +1,9 @@
-import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { UNAUTHORIZED_MESSAGE } from '../src/common/api-key.guard';
 import { AppConfig } from '../src/config/app-config';
 import { hashApiKey } from '../src/config/load-config';
 import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 import { unixSeconds } from './support/tasks-api';
 
 const KEY = 'first-api-key-0123456789';
@@ -17,23 +16,12 @@ const config: Partial<AppConfig> = {
 };
 
 describe('API keys', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
+  const fixture = useTestApp(config);
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, config);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await db.drop();
-  });
-
-  const http = () => request(app.getHttpServer());
+  const http = () => request(fixture.app.getHttpServer());
 
   async function handlerCount(): Promise<number> {
-    const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM handlers');
+    const [row] = await fixture.db.query<{ n: number }>('SELECT count(*)::int AS n FROM handlers');
     return row.n;
   }
 
@@ -44,6 +32,7 @@ describe('API keys', () => {
       ['a configured key under another scheme', `Token ${KEY}`],
       ['a configured key with a byte changed', `Bearer ${KEY.slice(0, -1)}X`],
     ])('answers 401 in the envelope to %s and writes nothing', async (_name, authorization) => {
+      const before = await handlerCount();
       const req = http().post('/handler/locked').send({ handler: 'http://cb.example/x' });
       if (authorization !== undefined) void req.set('Authorization', authorization);
       const res = await req;
@@ -51,7 +40,7 @@ describe('API keys', () => {
       expect(res.body).toStrictEqual({ code: 401, msg: UNAUTHORIZED_MESSAGE });
       expect(res.headers['www-authenticate']).toBe('Bearer realm="delay-tasks"');
       expect(res.text).not.toContain(KEY);
-      await expect(handlerCount()).resolves.toBe(0);
+      await expect(handlerCount()).resolves.toBe(before);
     });
 
     it.each([
@@ -112,7 +101,7 @@ describe('API keys', () => {
   });
 
   it('guards /metrics too with METRICS_REQUIRE_AUTH', async () => {
-    const strict = await startTestApp(db.url, { ...config, metricsRequireAuth: true });
+    const strict = await startTestApp(fixture.db.url, { ...config, metricsRequireAuth: true });
     try {
       const refused = await request(strict.getHttpServer()).get('/metrics');
       expect(refused.status).toBe(401);
@@ -148,21 +137,10 @@ describe('API keys', () => {
 });
 
 describe('security headers', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { dispatchEnabled: false });
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await db.drop();
-  });
+  const fixture = useTestApp({ dispatchEnabled: false });
 
   it('sends helmet headers with a CSP the local Swagger UI works under', async () => {
-    const res = await request(app.getHttpServer()).get('/health');
+    const res = await request(fixture.app.getHttpServer()).get('/health');
     const csp = String(res.headers['content-security-policy']);
     expect(csp.split(';')).toEqual(
       expect.arrayContaining([
@@ -182,7 +160,7 @@ describe('security headers', () => {
   });
 
   it('keeps the headers on error envelopes', async () => {
-    const res = await request(app.getHttpServer()).get('/no/such/route');
+    const res = await request(fixture.app.getHttpServer()).get('/no/such/route');
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 404 });
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");

@@ -1,15 +1,13 @@
-import { INestApplication } from '@nestjs/common';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { AppConfig } from '../src/config/app-config';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { CallbackReceiver } from './support/receiver';
+import { useTestApp } from './support/fixtures';
 import { header, postTask, unixSeconds, waitFor } from './support/tasks-api';
 
 const config: Partial<AppConfig> = {
-  callbackAllowCidrs: ['127.0.0.0/8'], // the receivers listen on loopback (SSRF guard, §4)
+  // The receivers listen on loopback, which the SSRF guard refuses by default.
+  callbackAllowCidrs: ['127.0.0.0/8'],
   callbackTimeoutMs: 3000,
   retryBaseDelayMs: 400,
   retryMaxDelayMs: 500,
@@ -65,17 +63,10 @@ class SlowHandler {
 }
 
 describe('per-category settings in delivery', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-  const closers: Array<() => Promise<void>> = [];
+  const fixture = useTestApp(config);
+  const receiver = () => fixture.receiver();
 
-  async function receiver(): Promise<CallbackReceiver> {
-    const started = await new CallbackReceiver().start();
-    closers.push(() => started.close());
-    return started;
-  }
-
-  const http = () => request(app.getHttpServer());
+  const http = () => request(fixture.app.getHttpServer());
 
   async function register(cate: string, body: object): Promise<void> {
     const res = await http().post(`/handler/${cate}`).send(body);
@@ -83,7 +74,7 @@ describe('per-category settings in delivery', () => {
   }
 
   async function attemptsOf(cate: string, key = 1) {
-    return db.query<{
+    return fixture.db.query<{
       attempt: number;
       outcome: string;
       error: string | null;
@@ -107,30 +98,18 @@ describe('per-category settings in delivery', () => {
     );
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, config);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await Promise.all(closers.map((close) => close()));
-    await db?.drop();
-  });
-
   it('fails a task after the category maxAttempts, fewer or more than the default', async () => {
     const failing = await receiver();
     failing.reply = () => ({ status: 500, body: 'down' });
     await register('max1', { handler: failing.url('/max1'), maxAttempts: 1 });
     await register('max5', { handler: failing.url('/max5'), maxAttempts: 5 });
-    await postTask(app, 'max1', { timestamp: unixSeconds(), key: 1 });
-    await postTask(app, 'max5', { timestamp: unixSeconds(), key: 1 });
+    await postTask(fixture.app, 'max1', { timestamp: unixSeconds(), key: 1 });
+    await postTask(fixture.app, 'max5', { timestamp: unixSeconds(), key: 1 });
 
     expect(await waitForState('max1', 'failed')).toMatchObject({ attempts: 1 });
     expect(await waitForState('max5', 'failed')).toMatchObject({ attempts: 5 });
-    const calls = (path: string) => failing.calls.filter((call) => call.path === path).length;
-    expect(calls('/max1')).toBe(1);
-    expect(calls('/max5')).toBe(5);
+    expect(failing.callsTo('/max1')).toHaveLength(1);
+    expect(failing.callsTo('/max5')).toHaveLength(5);
     expect((await attemptsOf('max5')).map((a) => a.attempt)).toStrictEqual([1, 2, 3, 4, 5]);
   });
 
@@ -139,8 +118,8 @@ describe('per-category settings in delivery', () => {
     slow.reply = () => ({ status: 200, body: 'OK', delayMs: 700 });
     await register('short', { handler: slow.url('/short'), timeoutMs: 200, maxAttempts: 1 });
     await register('long', { handler: slow.url('/long') });
-    await postTask(app, 'short', { timestamp: unixSeconds(), key: 1 });
-    await postTask(app, 'long', { timestamp: unixSeconds(), key: 1 });
+    await postTask(fixture.app, 'short', { timestamp: unixSeconds(), key: 1 });
+    await postTask(fixture.app, 'long', { timestamp: unixSeconds(), key: 1 });
 
     await waitForState('short', 'failed');
     expect(await attemptsOf('short')).toMatchObject([
@@ -155,7 +134,7 @@ describe('per-category settings in delivery', () => {
 
   it('holds a category to its concurrency on this replica while another runs unhindered', async () => {
     const handler = await new SlowHandler(250).start();
-    closers.push(() => handler.close());
+    fixture.onTeardown(() => handler.close());
     await register('capped', { handler: handler.url('/capped'), concurrency: 2 });
     await register('free', { handler: handler.url('/free') });
     const tasks = Array.from({ length: 12 }, (_, i) => ({ timestamp: unixSeconds(), key: i + 1 }));
@@ -176,12 +155,12 @@ describe('per-category settings in delivery', () => {
     expect(sorted('/free')).toStrictEqual(all);
     // Tasks claimed beyond the cap went back without counting an attempt.
     await waitFor('the capped tasks to leave the table', async () => {
-      const [{ n }] = await db.query<{ n: number }>(
+      const [{ n }] = await fixture.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM tasks WHERE cate IN ('capped', 'free')`,
       );
       return n === 0;
     });
-    const attempts = await db.query<{ attempt: number }>(
+    const attempts = await fixture.db.query<{ attempt: number }>(
       `SELECT attempt FROM task_attempts WHERE cate = 'capped'`,
     );
     expect(attempts).toHaveLength(12);
@@ -191,7 +170,7 @@ describe('per-category settings in delivery', () => {
   it('keeps the tasks of a deleted category: they fail with no_handler until it is registered again', async () => {
     const handler = await receiver();
     await register('orphan', { handler: handler.url('/orphan') });
-    await postTask(app, 'orphan', { timestamp: unixSeconds(300), key: 1 });
+    await postTask(fixture.app, 'orphan', { timestamp: unixSeconds(300), key: 1 });
     const removed = await http().delete('/handler/orphan');
     expect(removed.body.result).toStrictEqual({ deleted: true });
 
@@ -217,7 +196,7 @@ describe('per-category settings in delivery', () => {
     const handler = await receiver();
     handler.reply = (_call, index) => (index === 0 ? { status: 503 } : { status: 200 });
     await register('again', { handler: handler.url('/again'), maxAttempts: 1 });
-    await postTask(app, 'again', { timestamp: unixSeconds(), key: 1 });
+    await postTask(fixture.app, 'again', { timestamp: unixSeconds(), key: 1 });
     await waitForState('again', 'failed');
 
     const retry = await http().post('/task/again/1/retry');

@@ -1,8 +1,6 @@
-import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AppConfig } from '../src/config/app-config';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 import { CallbackReceiver } from './support/receiver';
 import {
   bodyField,
@@ -27,7 +25,8 @@ interface TaskViewBody {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const config: Partial<AppConfig> = {
-  callbackAllowCidrs: ['127.0.0.0/8'], // the receivers listen on loopback (SSRF guard, §4)
+  // The receivers listen on loopback, which the SSRF guard refuses by default.
+  callbackAllowCidrs: ['127.0.0.0/8'],
   callbackTimeoutMs: 300,
   retryBaseDelayMs: 400,
   retryMaxDelayMs: 2000,
@@ -38,18 +37,11 @@ const config: Partial<AppConfig> = {
 };
 
 describe('delivery', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-  const receivers: CallbackReceiver[] = [];
-
-  async function receiver(): Promise<CallbackReceiver> {
-    const started = await new CallbackReceiver().start();
-    receivers.push(started);
-    return started;
-  }
+  const fixture = useTestApp(config);
+  const receiver = () => fixture.receiver();
 
   async function getTask(cate: string, key: string): Promise<request.Response> {
-    return request(app.getHttpServer()).get(`/task/${cate}/${key}`);
+    return request(fixture.app.getHttpServer()).get(`/task/${cate}/${key}`);
   }
 
   /** GET /task/:cate/:key's result, or undefined when the task is not found. */
@@ -67,30 +59,23 @@ describe('delivery', () => {
   }
 
   async function rowCount(cate: string): Promise<number> {
-    const rows = await db.query<{ n: number }>(
+    const rows = await fixture.db.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM tasks WHERE cate = $1',
       [cate],
     );
     return rows[0].n;
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, config);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await Promise.all(receivers.map((r) => r.close()));
-    await db.drop();
-  });
-
   it('posts the body exactly as the original, uint64 key and big integers intact', async () => {
     const handler = await receiver();
-    await registerHandler(app, 'c', handler.url());
+    await registerHandler(fixture.app, 'c', handler.url());
     const params =
       '{"n":123456789012345678901234567890,"list":[1,2.5,"x",null],"o":{"b":true,"a":{}}}';
-    await postTask(app, 'c', { timestamp: unixSeconds(), key: '18446744073709551615', params });
+    await postTask(fixture.app, 'c', {
+      timestamp: unixSeconds(),
+      key: '18446744073709551615',
+      params,
+    });
 
     const [call] = await handler.waitForCalls(1, 5000);
     expect(call.body).toBe(
@@ -100,9 +85,9 @@ describe('delivery', () => {
 
   it('sends JSON content type, a uuid delivery id, the attempt number and the due time', async () => {
     const handler = await receiver();
-    await registerHandler(app, 'headers', handler.url());
+    await registerHandler(fixture.app, 'headers', handler.url());
     const timestamp = unixSeconds(200);
-    await postTask(app, 'headers', { timestamp, key: 7 });
+    await postTask(fixture.app, 'headers', { timestamp, key: 7 });
 
     const [call] = await handler.waitForCalls(1, 5000);
     expect(call.headers['content-type']).toBe('application/json; charset=UTF-8');
@@ -114,8 +99,8 @@ describe('delivery', () => {
   it('removes the task row once the handler answers 2xx', async () => {
     const handler = await receiver();
     handler.reply = () => ({ status: 204 });
-    await registerHandler(app, 'ok2xx', handler.url());
-    await postTask(app, 'ok2xx', { timestamp: unixSeconds(), key: 1, params: '{"a":1}' });
+    await registerHandler(fixture.app, 'ok2xx', handler.url());
+    await postTask(fixture.app, 'ok2xx', { timestamp: unixSeconds(), key: 1, params: '{"a":1}' });
 
     await handler.waitForCalls(1, 5000);
     await waitFor('the delivered row to be deleted', async () => (await rowCount('ok2xx')) === 0);
@@ -126,8 +111,8 @@ describe('delivery', () => {
   it('retries a non-2xx with backoff, one delivery id and a rising attempt number, then fails visibly', async () => {
     const handler = await receiver();
     handler.reply = () => ({ status: 500, body: 'handler broke' });
-    await registerHandler(app, 'flaky', handler.url());
-    await postTask(app, 'flaky', { timestamp: unixSeconds(), key: 11, params: '[1]' });
+    await registerHandler(fixture.app, 'flaky', handler.url());
+    await postTask(fixture.app, 'flaky', { timestamp: unixSeconds(), key: 11, params: '[1]' });
 
     const calls = await handler.waitForCalls(3, 6000);
     expect(calls.map((c) => header(c, 'x-delivery-attempt'))).toEqual(['1', '2', '3']);
@@ -141,7 +126,7 @@ describe('delivery', () => {
     expect(failed).toMatchObject({ attempts: 3, params: [1] });
     expect(failed.lastError).toMatch(/HTTP 500/);
     expect(failed.lastError).toContain('handler broke');
-    const list = await request(app.getHttpServer()).get('/tasks?state=failed&cate=flaky');
+    const list = await request(fixture.app.getHttpServer()).get('/tasks?state=failed&cate=flaky');
     expect(list.status).toBe(200);
     expect(list.body.result.items).toEqual([
       expect.objectContaining({ cate: 'flaky', key: 11, state: 'failed', attempts: 3 }),
@@ -152,8 +137,8 @@ describe('delivery', () => {
   it('counts a handler that does not answer within the timeout as a failed attempt', async () => {
     const handler = await receiver();
     handler.reply = () => 'hang';
-    await registerHandler(app, 'hang', handler.url());
-    await postTask(app, 'hang', { timestamp: unixSeconds(), key: 5 });
+    await registerHandler(fixture.app, 'hang', handler.url());
+    await postTask(fixture.app, 'hang', { timestamp: unixSeconds(), key: 5 });
 
     const calls = await handler.waitForCalls(2, 6000);
     const gap = calls[1].arrivedAtMs - calls[0].arrivedAtMs;
@@ -169,8 +154,8 @@ describe('delivery', () => {
     const gone = await new CallbackReceiver().start();
     const url = gone.url();
     await gone.close();
-    await registerHandler(app, 'refused', url);
-    await postTask(app, 'refused', { timestamp: unixSeconds(), key: 8 });
+    await registerHandler(fixture.app, 'refused', url);
+    await postTask(fixture.app, 'refused', { timestamp: unixSeconds(), key: 8 });
 
     const failed = await waitForState('refused', '8', 'failed');
     expect(failed.lastError).toMatch(/connection error.*ECONNREFUSED/);
@@ -180,8 +165,8 @@ describe('delivery', () => {
   it('reads no more than a small part of a large error response', async () => {
     const handler = await receiver();
     handler.reply = () => ({ status: 500, body: `${'x'.repeat(2_000_000)}END` });
-    await registerHandler(app, 'chatty', handler.url());
-    await postTask(app, 'chatty', { timestamp: unixSeconds(), key: 6 });
+    await registerHandler(fixture.app, 'chatty', handler.url());
+    await postTask(fixture.app, 'chatty', { timestamp: unixSeconds(), key: 6 });
 
     const failed = await waitForState('chatty', '6', 'failed');
     expect(failed.lastError).toMatch(/^HTTP 500: x+/);
@@ -193,8 +178,8 @@ describe('delivery', () => {
     const handler = await receiver();
     handler.reply = (_call, index) =>
       index === 0 ? { status: 429, headers: { 'Retry-After': '1' } } : { status: 200 };
-    await registerHandler(app, 'throttled', handler.url());
-    await postTask(app, 'throttled', { timestamp: unixSeconds(), key: 3 });
+    await registerHandler(fixture.app, 'throttled', handler.url());
+    await postTask(fixture.app, 'throttled', { timestamp: unixSeconds(), key: 3 });
 
     const calls = await handler.waitForCalls(2, 5000);
     const gap = calls[1].arrivedAtMs - calls[0].arrivedAtMs;
@@ -211,8 +196,8 @@ describe('delivery', () => {
     const target = await receiver();
     const handler = await receiver();
     handler.reply = () => ({ status: 302, headers: { Location: target.url('/elsewhere') } });
-    await registerHandler(app, 'redirect', handler.url());
-    await postTask(app, 'redirect', { timestamp: unixSeconds(), key: 9 });
+    await registerHandler(fixture.app, 'redirect', handler.url());
+    await postTask(fixture.app, 'redirect', { timestamp: unixSeconds(), key: 9 });
 
     const failed = await waitForState('redirect', '9', 'failed');
     expect(failed.lastError).toMatch(/HTTP 302/);
@@ -221,17 +206,21 @@ describe('delivery', () => {
   });
 
   it('fails a task whose category has no handler with a clear error, not silently', async () => {
-    await postTask(app, 'orphan', { timestamp: unixSeconds(), key: 1 });
+    await postTask(fixture.app, 'orphan', { timestamp: unixSeconds(), key: 1 });
 
     const failed = await waitForState('orphan', '1', 'failed');
     expect(failed.lastError).toMatch(/no handler/);
     expect(failed.handler).toBeNull();
-    const list = await request(app.getHttpServer()).get('/tasks?state=failed&cate=orphan');
+    const list = await request(fixture.app.getHttpServer()).get('/tasks?state=failed&cate=orphan');
     expect(list.body.result.items).toHaveLength(1);
   });
 
   it('resolves the handler at delivery time: one registered before the retry gets the task', async () => {
-    await postTask(app, 'late', { timestamp: unixSeconds(), key: 2, params: '{"late":true}' });
+    await postTask(fixture.app, 'late', {
+      timestamp: unixSeconds(),
+      key: 2,
+      params: '{"late":true}',
+    });
     const firstFailure = await waitFor(
       'the first attempt to fail for want of a handler',
       async () => {
@@ -242,7 +231,7 @@ describe('delivery', () => {
     expect(firstFailure.state).not.toBe('failed');
 
     const handler = await receiver();
-    await registerHandler(app, 'late', handler.url());
+    await registerHandler(fixture.app, 'late', handler.url());
     const [call] = await handler.waitForCalls(1, 5000);
     expect(call.body).toBe('{"cate":"late","inAdvance":false,"key":2,"params":{"late":true}}');
     expect(Number(header(call, 'x-delivery-attempt'))).toBeGreaterThanOrEqual(2);
@@ -252,10 +241,10 @@ describe('delivery', () => {
   it('sends pending tasks to the handler registered last for their category', async () => {
     const before = await receiver();
     const after = await receiver();
-    await registerHandler(app, 'moved', before.url());
-    await postTask(app, 'moved', { timestamp: unixSeconds(600), key: 1 });
-    await postTask(app, 'moved', { timestamp: unixSeconds(700), key: 2 });
-    await registerHandler(app, 'moved', after.url());
+    await registerHandler(fixture.app, 'moved', before.url());
+    await postTask(fixture.app, 'moved', { timestamp: unixSeconds(600), key: 1 });
+    await postTask(fixture.app, 'moved', { timestamp: unixSeconds(700), key: 2 });
+    await registerHandler(fixture.app, 'moved', after.url());
 
     const calls = await after.waitForCalls(2, 5000);
     expect(calls.map((c) => bodyField(c, 'key')).sort()).toEqual([1, 2]);
@@ -265,8 +254,12 @@ describe('delivery', () => {
   it("prefers the task's own handler to its category's", async () => {
     const category = await receiver();
     const own = await receiver();
-    await registerHandler(app, 'own', category.url());
-    await postTask(app, 'own', { timestamp: unixSeconds(), key: 4, handler: own.url('/mine') });
+    await registerHandler(fixture.app, 'own', category.url());
+    await postTask(fixture.app, 'own', {
+      timestamp: unixSeconds(),
+      key: 4,
+      handler: own.url('/mine'),
+    });
 
     const [call] = await own.waitForCalls(1, 5000);
     expect(call.path).toBe('/mine');

@@ -1,10 +1,13 @@
 import { INestApplication } from '@nestjs/common';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import request from 'supertest';
 import { AppConfig } from '../src/config/app-config';
-import { LeaseSweeper } from '../src/modules/dispatch/lease.sweeper';
-import { TasksRepository } from '../src/modules/tasks/tasks.repository';
-import { ClaimedTask } from '../src/modules/tasks/tasks.types';
+import { DispatchWorker } from '../src/modules/dispatch/dispatch.worker';
+import { QueueRepository } from '../src/modules/dispatch/queue.repository';
 import { startTestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { CallbackReceiver } from './support/receiver';
@@ -21,7 +24,8 @@ import {
 // jest.config.js sets testTimeout per project, where Jest ignores it; the default 5 s is too short.
 
 const config: Partial<AppConfig> = {
-  callbackAllowCidrs: ['127.0.0.0/8'], // the receivers listen on loopback (SSRF guard, §4)
+  // The receivers listen on loopback, which the SSRF guard refuses by default.
+  callbackAllowCidrs: ['127.0.0.0/8'],
   callbackTimeoutMs: 1000,
   retryBaseDelayMs: 200,
   maxAttempts: 3,
@@ -45,15 +49,11 @@ async function rowsOf(db: TestDatabase, cate: string): Promise<TaskState[]> {
 }
 
 /**
- * What the dispatcher's write of the outcome for task `id` returned (rows changed), once it has
- * been made; `spy` watches a TasksRepository completion method.
- */
-/**
  * Waits until a completion flush carried task `id` as `part` (delivered or failures) and returns
  * how many rows that part changed.
  */
 async function writtenFor(
-  spy: jest.SpiedFunction<TasksRepository['recordOutcomes']>,
+  spy: jest.SpiedFunction<QueueRepository['recordOutcomes']>,
   part: 'delivered' | 'failures',
   id: string,
 ): Promise<number> {
@@ -62,7 +62,7 @@ async function writtenFor(
     return found >= 0 ? found : undefined;
   });
   const counts = await (spy.mock.results[index].value as ReturnType<
-    TasksRepository['recordOutcomes']
+    QueueRepository['recordOutcomes']
   >);
   return counts[part];
 }
@@ -140,7 +140,7 @@ describe('dispatch engine', () => {
   it('keeps an update made while the task is in flight as a new pending task', async () => {
     const receiver = await handlerFor('inflight');
     receiver.reply = (_call, index) => ({ status: 200, delayMs: index === 0 ? 500 : 0 });
-    const outcomes = jest.spyOn(app.get(TasksRepository), 'recordOutcomes');
+    const outcomes = jest.spyOn(app.get(QueueRepository), 'recordOutcomes');
     await postTask(app, 'inflight', { timestamp: unixSeconds(), key: 1, params: '{"v":"old"}' });
     const [{ id }] = await db.query<{ id: string }>(
       `SELECT id::text FROM tasks WHERE cate = 'inflight'`,
@@ -166,7 +166,7 @@ describe('dispatch engine', () => {
   it('fires nothing after a task is deleted while in flight, even if that delivery fails', async () => {
     const receiver = await handlerFor('deleted');
     receiver.reply = () => ({ status: 500, delayMs: 400 });
-    const outcomes = jest.spyOn(app.get(TasksRepository), 'recordOutcomes');
+    const outcomes = jest.spyOn(app.get(QueueRepository), 'recordOutcomes');
     await postTask(app, 'deleted', { timestamp: unixSeconds(), key: 1 });
     const [{ id }] = await db.query<{ id: string }>(
       `SELECT id::text FROM tasks WHERE cate = 'deleted'`,
@@ -224,151 +224,6 @@ describe('dispatch engine', () => {
     expect(call.arrivedAtMs - inserted).toBeLessThan(1500);
     expect(header(call, 'x-delivery-attempt')).toBe('2');
     await waitFor('the row to be deleted', async () => (await rowsOf(db, 'orphaned')).length === 0);
-  });
-});
-
-describe('dispatch engine: claims, leases and fences', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-  let tasks: TasksRepository;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { ...config, dispatchEnabled: false });
-    tasks = app.get(TasksRepository);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await db.drop();
-  });
-
-  async function insertDue(cate: string, count: number): Promise<void> {
-    await db.query(
-      `INSERT INTO tasks (cate, key, due_at, run_at, params)
-       SELECT $1::text, k, now() - interval '1 second', now() - interval '1 second', '{}'
-       FROM generate_series(1, $2::int) AS k`,
-      [cate, count],
-    );
-  }
-
-  it('never hands the same row to two of 8 concurrent claimers', async () => {
-    await insertDue('concurrent', 500);
-
-    const batches = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => tasks.claimDue(`worker-${i}`, 100, 30_000, 0)),
-    );
-    const claimed = batches.flat();
-    const ids = claimed.map((t) => t.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    const rest = await tasks.claimDue('worker-late', 500, 30_000, 0);
-    const all = [...ids, ...rest.map((t) => t.id)];
-    expect(all).toHaveLength(500);
-    expect(new Set(all).size).toBe(500);
-    await expect(tasks.claimDue('worker-none', 500, 30_000, 0)).resolves.toEqual([]);
-    const owners = await db.query<{ n: number }>(
-      `SELECT count(DISTINCT lease_owner)::int AS n FROM tasks
-       WHERE cate = 'concurrent' AND state = 'running'`,
-    );
-    expect(owners[0].n).toBeGreaterThan(1);
-  });
-
-  it('returns an expired lease to the queue on sweep, and leaves live leases alone', async () => {
-    await insertDue('lease', 2);
-    const [expiring] = await tasks.claimDue('crashed', 1, 1, 0);
-    const [live] = await tasks.claimDue('alive', 1, 60_000, 0);
-    await sleep(20);
-
-    await expect(app.get(LeaseSweeper).sweep()).resolves.toBeGreaterThanOrEqual(1);
-    const rows = await db.query<{ id: string; state: string; lease_owner: string | null }>(
-      `SELECT id::text, state, lease_owner FROM tasks WHERE cate = 'lease' ORDER BY id`,
-    );
-    expect(rows).toEqual(
-      expect.arrayContaining([
-        { id: expiring.id, state: 'pending', lease_owner: null },
-        { id: live.id, state: 'running', lease_owner: 'alive' },
-      ]),
-    );
-    const reclaimed = (await tasks.claimDue('rescuer', 10, 30_000, 0)).filter(
-      (t) => t.cate === 'lease',
-    );
-    expect(reclaimed).toEqual([expect.objectContaining({ id: expiring.id, attempts: 2 })]);
-    // The crashed claimer's late result no longer counts.
-    await expect(tasks.completeDelivered([expiring])).resolves.toBe(0);
-  });
-
-  it('fails a task whose lost lease was its last attempt instead of looping for ever', async () => {
-    // A task that takes its replica down every time: the default max attempts is 3 here.
-    await db.query(
-      `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, lease_owner,
-         lease_expires_at)
-       VALUES ('crashy', 1, now(), now(), '{}', 'running', 3, 'dead', now() - interval '1 second'),
-         ('crashy', 2, now(), now(), '{}', 'running', 2, 'dead', now() - interval '1 second')`,
-    );
-    await app.get(LeaseSweeper).sweep();
-    const rows = await db.query<{ key: string; state: string; last_error: string }>(
-      `SELECT key::text, state, last_error FROM tasks WHERE cate = 'crashy' ORDER BY key`,
-    );
-    expect(rows).toEqual([
-      {
-        key: '1',
-        state: 'failed',
-        last_error: expect.stringMatching(/^lease expired on the last attempt/),
-      },
-      { key: '2', state: 'pending', last_error: expect.stringMatching(/^lease expired: /) },
-    ]);
-    // A category's own max_attempts rules over the default.
-    await db.query(
-      `INSERT INTO handlers (cate, url, max_attempts) VALUES ('crashy5', 'http://127.0.0.1:9/', 5)`,
-    );
-    await db.query(
-      `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, lease_owner,
-         lease_expires_at)
-       VALUES ('crashy5', 1, now(), now(), '{}', 'running', 3, 'dead', now() - interval '1 second')`,
-    );
-    await app.get(LeaseSweeper).sweep();
-    await expect(db.query(`SELECT state FROM tasks WHERE cate = 'crashy5'`)).resolves.toEqual([
-      { state: 'pending' },
-    ]);
-  });
-
-  it('does not let a stale claim complete, fail or release a task updated since', async () => {
-    await postTask(app, 'stale', { timestamp: unixSeconds(-1000), key: 1, params: '{"v":1}' });
-    const [claim] = (await tasks.claimDue('old-worker', 100, 30_000, 0)).filter(
-      (t: ClaimedTask) => t.cate === 'stale',
-    );
-    expect(claim).toBeDefined();
-    await postTask(app, 'stale', { timestamp: unixSeconds(60_000), key: 1, params: '{"v":2}' });
-
-    await expect(tasks.completeDelivered([claim])).resolves.toBe(0);
-    const failure = { ...claim, final: true, delayMs: 0, error: 'HTTP 500' };
-    await expect(tasks.recordFailures([failure])).resolves.toBe(0);
-    await expect(tasks.release('old-worker', [claim])).resolves.toBe(0);
-    await expect(rowsOf(db, 'stale')).resolves.toEqual([
-      { state: 'pending', params: '{"v":2}', attempts: 0 },
-    ]);
-  });
-
-  it("does not let a repeated release free another worker's later claim", async () => {
-    await insertDue('released', 1);
-    const [first] = await tasks.claimDue('stopping-worker', 10, 30_000, 0);
-    await expect(tasks.release('stopping-worker', [first])).resolves.toBe(1);
-    const [second] = await tasks.claimDue('other-worker', 10, 30_000, 0);
-    expect(second).toMatchObject({ id: first.id, version: first.version, attempts: 1 });
-
-    // The batcher writes a batch again when part of it failed: the release comes twice.
-    await expect(tasks.release('stopping-worker', [first])).resolves.toBe(0);
-    const rows = await db.query(`SELECT state, lease_owner FROM tasks WHERE cate = 'released'`);
-    expect(rows).toEqual([{ state: 'running', lease_owner: 'other-worker' }]);
-  });
-
-  it('lets the current claim complete its task', async () => {
-    await postTask(app, 'current', { timestamp: unixSeconds(-1000), key: 1 });
-    const [claim] = (await tasks.claimDue('worker', 100, 30_000, 0)).filter(
-      (t) => t.cate === 'current',
-    );
-    await expect(tasks.completeDelivered([claim])).resolves.toBe(1);
-    await expect(rowsOf(db, 'current')).resolves.toEqual([]);
   });
 });
 
@@ -440,5 +295,62 @@ describe('dispatch engine: restart and shutdown', () => {
     await expect(rowsOf(db, 'cutoff')).resolves.toEqual([
       { state: 'pending', params: 'null', attempts: 0 },
     ]);
+  });
+
+  it('records a 2xx whose body was still arriving at the cut-off as delivered, not released', async () => {
+    // Status line and headers at once, then a body that never ends.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('accepted, still writing…');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow-body`;
+    try {
+      const app = await start({ shutdownTimeoutMs: 400, callbackTimeoutMs: 10_000 });
+      await registerHandler(app, 'slow-body', url);
+      await postTask(app, 'slow-body', { timestamp: unixSeconds(), key: 1 });
+      await waitFor('the delivery to start', async () => {
+        const rows = await db.query(
+          `SELECT 1 FROM tasks WHERE cate = 'slow-body' AND state = 'running'`,
+        );
+        return rows.length === 1;
+      });
+      await sleep(100); // the response headers have arrived by now
+      await app.close();
+      await expect(rowsOf(db, 'slow-body')).resolves.toEqual([]);
+      await expect(
+        db.query(`SELECT outcome, status_code FROM task_attempts WHERE cate = 'slow-body'`),
+      ).resolves.toEqual([{ outcome: 'success', status_code: 200 }]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('stops within one shutdown budget even when the outcome write cannot finish', async () => {
+    receiver.calls.length = 0;
+    receiver.reply = () => 'hang';
+    const budgetMs = 1000;
+    const app = await start({ shutdownTimeoutMs: budgetMs, callbackTimeoutMs: 10_000 });
+    await registerHandler(app, 'budget', receiver.url('/budget'));
+    await postTask(app, 'budget', { timestamp: unixSeconds(), key: 1 });
+    await receiver.waitForCalls(1, 3000);
+    // Another session holds the task's row: the release written at the cut-off waits for it.
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM tasks WHERE cate = 'budget' FOR UPDATE`);
+      const stopping = performance.now();
+      await app.get(DispatchWorker).stop();
+      const stopMs = performance.now() - stopping;
+      // One budget for deliveries and outcome writes together (not one each: 2 s here).
+      expect(stopMs).toBeGreaterThanOrEqual(budgetMs - 50);
+      expect(stopMs).toBeLessThan(budgetMs + 400);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    await app.close();
   });
 });

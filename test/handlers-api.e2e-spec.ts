@@ -1,32 +1,19 @@
-import { INestApplication } from '@nestjs/common';
 import request, { Response } from 'supertest';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 
 const HANDLER_RULE = /^handler must be an absolute http:\/\/ or https:\/\/ URL$/;
 const CATE_RULE = /^cate must be 1 to 128 characters from A-Z a-z 0-9 \. _ : -$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe('handlers API', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
+  const fixture = useTestApp({ dispatchEnabled: false, bodyLimitBytes: 4096 });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { dispatchEnabled: false, bodyLimitBytes: 4096 });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
-
-  const http = () => request(app.getHttpServer());
+  const http = () => request(fixture.app.getHttpServer());
   const register = (cate: string, body: string) =>
     http().post(`/handler/${cate}`).set('Content-Type', 'application/json').send(body);
 
   async function handlerRows(cate?: string) {
-    return db.query<{ cate: string; url: string }>(
+    return fixture.db.query<{ cate: string; url: string }>(
       `SELECT cate, url FROM handlers WHERE $1::text IS NULL OR cate = $1::text ORDER BY cate`,
       [cate ?? null],
     );
@@ -38,12 +25,12 @@ describe('handlers API', () => {
     status: number,
     msg: RegExp,
   ): Promise<void> {
-    const before = await db.query(`SELECT * FROM handlers ORDER BY cate`);
+    const before = await fixture.db.query(`SELECT * FROM handlers ORDER BY cate`);
     const res = await send();
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toStrictEqual({ code: status, msg: expect.stringMatching(msg) });
-    expect(await db.query(`SELECT * FROM handlers ORDER BY cate`)).toStrictEqual(before);
+    expect(await fixture.db.query(`SELECT * FROM handlers ORDER BY cate`)).toStrictEqual(before);
   }
 
   describe('POST /handler/:cate', () => {

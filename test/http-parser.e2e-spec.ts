@@ -1,8 +1,5 @@
-import { INestApplication } from '@nestjs/common';
-import { AddressInfo, connect } from 'node:net';
-import { Server } from 'node:http';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { connect } from 'node:net';
+import { useTestApp } from './support/fixtures';
 
 /** Writes `raw` on a fresh connection and returns everything the server sent until it closed. */
 function exchange(port: number, raw: string): Promise<string> {
@@ -25,24 +22,10 @@ function parse(reply: string): { status: number; headers: string; body: unknown 
 }
 
 describe('requests the HTTP parser rejects', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-  let port: number;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { dispatchEnabled: false });
-    await app.listen(0, '127.0.0.1');
-    port = ((app.getHttpServer() as Server).address() as AddressInfo).port;
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await db.drop();
-  });
+  const fixture = useTestApp({ dispatchEnabled: false }, { listen: true });
 
   it('answers a malformed request line with 400 in the envelope', async () => {
-    const reply = parse(await exchange(port, 'NOT HTTP AT ALL\r\n\r\n'));
+    const reply = parse(await exchange(fixture.port, 'NOT HTTP AT ALL\r\n\r\n'));
     expect(reply.status).toBe(400);
     expect(reply.headers).toContain('content-type: application/json');
     expect(reply.headers).toContain('connection: close');
@@ -51,27 +34,27 @@ describe('requests the HTTP parser rejects', () => {
 
   it('answers an invalid header with 400 in the envelope', async () => {
     const raw = 'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n';
-    const reply = parse(await exchange(port, raw));
+    const reply = parse(await exchange(fixture.port, raw));
     expect(reply.status).toBe(400);
     expect(reply.body).toEqual({ code: 400, msg: 'malformed HTTP request' });
   });
 
   it('answers headers over the limit with 431 in the envelope', async () => {
     const raw = `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`;
-    const reply = parse(await exchange(port, raw));
+    const reply = parse(await exchange(fixture.port, raw));
     expect(reply.status).toBe(431);
     expect(reply.body).toEqual({ code: 431, msg: 'request headers too large' });
   });
 
   it('sends no body to a HEAD request', async () => {
-    const reply = await exchange(port, 'HEAD /h\u00fc HTTP/1.1\r\nHost: x\r\n\r\n');
+    const reply = await exchange(fixture.port, 'HEAD /h\u00fc HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 400 /);
     expect(reply.endsWith('\r\n\r\n')).toBe(true);
   });
 
   it('keeps serving well-formed requests afterwards', async () => {
     const reply = await exchange(
-      port,
+      fixture.port,
       'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
     );
     expect(reply.startsWith('HTTP/1.1 200')).toBe(true);

@@ -1,4 +1,4 @@
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestDatabase } from './support/fixtures';
 import { spawnService, waitUntilHealthy } from './support/service-process';
 
 /** The lines a process wrote, each parsed as JSON (fails on the first line that is not). */
@@ -16,19 +16,11 @@ function jsonLines(output: string): Record<string, unknown>[] {
 }
 
 describe('logs of the service process', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(async () => {
-    await db.drop();
-  });
+  const fixture = useTestDatabase();
 
   it('writes JSON lines: Nest and app logs, one per request with its id, no secrets or bodies', async () => {
     const service = await spawnService({
-      DATABASE_URL: db.url,
+      DATABASE_URL: fixture.db.url,
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
     });
@@ -74,7 +66,7 @@ describe('logs of the service process', () => {
 
   it('writes human-readable lines with LOG_FORMAT=pretty', async () => {
     const service = await spawnService({
-      DATABASE_URL: db.url,
+      DATABASE_URL: fixture.db.url,
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'pretty',
     });

@@ -2,8 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../src/config/app-config';
 import { CallbackClient } from '../src/modules/dispatch/callback.client';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { TestDatabase } from './support/database';
+import { useTestDatabase } from './support/fixtures';
 import { CallbackReceiver } from './support/receiver';
 import { bodyField, header, latenessMs, registerHandler, waitFor } from './support/tasks-api';
 
@@ -13,7 +13,8 @@ const TASKS = 1000;
 const WARMUP_TASKS = 200;
 
 const config: Partial<AppConfig> = {
-  callbackAllowCidrs: ['127.0.0.0/8'], // the receivers listen on loopback (SSRF guard, §4)
+  // The receivers listen on loopback, which the SSRF guard refuses by default.
+  callbackAllowCidrs: ['127.0.0.0/8'],
   callbackTimeoutMs: 2000,
   retryBaseDelayMs: 200,
   pollIntervalMs: 500,
@@ -44,9 +45,12 @@ async function insertTasks(
 }
 
 /** Delivered rows leave the table; their completions are written just after the callback. */
-async function waitForEmptyTable(db: TestDatabase): Promise<void> {
-  await waitFor('every task row to be deleted', async () => {
-    const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks');
+async function waitForNoRows(db: TestDatabase, cate: string): Promise<void> {
+  await waitFor(`every task row of ${cate} to be deleted`, async () => {
+    const rows = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM tasks WHERE cate = $1',
+      [cate],
+    );
     return rows[0].n === 0;
   });
 }
@@ -56,34 +60,27 @@ function percentile(sorted: number[], p: number): number {
 }
 
 describe('two instances on one database', () => {
-  let db: TestDatabase;
+  const fixture = useTestDatabase();
   let receiver: CallbackReceiver;
   const apps: INestApplication[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    receiver = await new CallbackReceiver().start();
-    apps.push(await startTestApp(db.url, config), await startTestApp(db.url, config));
+    receiver = await fixture.receiver();
+    apps.push(await fixture.startApp(config), await fixture.startApp(config));
     await registerHandler(apps[0], 'multi', receiver.url());
     await registerHandler(apps[0], 'warmup', receiver.url());
     // Warm-up, so that the measured lateness is the steady state's and not that of the first
     // connections to the receiver and of code run for the first time (a few hundred ms).
-    await insertTasks(db, 'warmup', WARMUP_TASKS, 0, 0);
+    await insertTasks(fixture.db, 'warmup', WARMUP_TASKS, 0, 0);
     await receiver.waitForCalls(WARMUP_TASKS, 10_000);
-    await waitForEmptyTable(db);
+    await waitForNoRows(fixture.db, 'warmup');
     receiver.calls.length = 0;
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await receiver.close();
-    await db.drop();
   });
 
   it(`delivers ${TASKS} tasks exactly once between them, none early`, async () => {
     const posts = apps.map((app) => jest.spyOn(app.get(CallbackClient), 'post'));
     // Due 0.5–2 s from now.
-    await insertTasks(db, 'multi', TASKS, 0.5, 2);
+    await insertTasks(fixture.db, 'multi', TASKS, 0.5, 2);
 
     const calls = await receiver.waitForCalls(TASKS, 15_000);
     await sleep(500); // room for a duplicate to show up
@@ -91,7 +88,7 @@ describe('two instances on one database', () => {
     expect(new Set(calls.map((c) => header(c, 'x-delivery-id'))).size).toBe(TASKS);
     expect(new Set(calls.map((c) => bodyField(c, 'key'))).size).toBe(TASKS);
     expect(calls.every((c) => header(c, 'x-delivery-attempt') === '1')).toBe(true);
-    await waitForEmptyTable(db);
+    await waitForNoRows(fixture.db, 'multi');
 
     const lateness = calls.map(latenessMs).sort((a, b) => a - b);
     expect(lateness[0]).toBeGreaterThanOrEqual(0);

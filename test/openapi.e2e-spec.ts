@@ -4,8 +4,7 @@ import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { parseJson } from '../src/common/lossless-json';
 import { hashApiKey } from '../src/config/load-config';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 
 /** Every route of the app; a new one must be added here (and so be documented). */
 const ROUTES = [
@@ -87,25 +86,17 @@ function resourcesOf(html: string) {
 }
 
 describe('OpenAPI document and Swagger UI', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
+  const fixture = useTestApp({ dispatchEnabled: false });
   let document: Json;
   let documentText: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { dispatchEnabled: false });
-    const res = await request(app.getHttpServer()).get('/docs-json');
+    const res = await request(fixture.app.getHttpServer()).get('/docs-json');
     documentText = res.text;
     document = parseJson(res.text) as Json;
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
-
-  const http = () => request(app.getHttpServer());
+  const http = () => request(fixture.app.getHttpServer());
 
   describe('GET /docs-json', () => {
     it('answers an OpenAPI 3 document as JSON', async () => {
@@ -298,14 +289,10 @@ describe('OpenAPI document and Swagger UI', () => {
     let guarded: INestApplication;
 
     beforeAll(async () => {
-      guarded = await startTestApp(db.url, {
+      guarded = await fixture.startApp({
         dispatchEnabled: false,
         apiKeyHashes: [hashApiKey('docs-test-api-key-0123456789')],
       });
-    });
-
-    afterAll(async () => {
-      await guarded?.close();
     });
 
     it.each(['/docs', '/docs/', '/docs-json', '/docs/swagger-ui-init.js', '/docs/swagger-ui.css'])(

@@ -1,10 +1,9 @@
-import { INestApplication } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PRUNE_ATTEMPTS, PRUNE_FAILED_TASKS } from '../src/modules/tasks/tasks.sql';
 import { TasksRepository } from '../src/modules/tasks/tasks.repository';
 import { PRUNE_BATCH, RetentionJob } from '../src/modules/retention/retention.job';
 import { startTestApp, testConfig } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 
 interface PlanNode {
   'Node Type': string;
@@ -18,30 +17,19 @@ function nodesOf(node: PlanNode): PlanNode[] {
 }
 
 describe('retention', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, {
-      dispatchEnabled: false,
-      retentionAttemptsDays: 7,
-      retentionFailedDays: 30,
-    });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
+  const fixture = useTestApp({
+    dispatchEnabled: false,
+    retentionAttemptsDays: 7,
+    retentionFailedDays: 30,
   });
 
   beforeEach(async () => {
-    await db.query('TRUNCATE tasks, task_attempts');
+    await fixture.db.query('TRUNCATE tasks, task_attempts');
   });
 
   /** `count` attempt rows of category `cate` created `age` ago. */
   async function insertAttempts(cate: string, count: number, age: string): Promise<void> {
-    await db.query(
+    await fixture.db.query(
       `INSERT INTO task_attempts (task_id, cate, key, delivery_id, attempt, started_at,
          duration_ms, status_code, outcome, error, created_at)
        SELECT g, $1::text, g, gen_random_uuid(), 1, now() - $3::interval, 5, 500, 'http_5xx',
@@ -53,7 +41,7 @@ describe('retention', () => {
 
   /** A task of `cate`/`key` in `state`, last changed `age` ago. */
   async function insertTask(cate: string, key: number, state: string, age: string): Promise<void> {
-    await db.query(
+    await fixture.db.query(
       `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, last_error,
          lease_owner, lease_expires_at, updated_at)
        VALUES ($1, $2, now() - $4::interval, now() - $4::interval, 'null', $3::text, 3,
@@ -66,7 +54,7 @@ describe('retention', () => {
   }
 
   async function countsByCate(table: 'tasks' | 'task_attempts'): Promise<Record<string, number>> {
-    const rows = await db.query<{ cate: string; n: number }>(
+    const rows = await fixture.db.query<{ cate: string; n: number }>(
       `SELECT cate, count(*)::int AS n FROM ${table} GROUP BY cate`,
     );
     return Object.fromEntries(rows.map((row) => [row.cate, row.n]));
@@ -77,7 +65,7 @@ describe('retention', () => {
     await insertAttempts('recent', 50, '6 days 23 hours');
     await insertAttempts('new', 10, '1 second');
 
-    const counts = await app.get(RetentionJob).prune();
+    const counts = await fixture.app.get(RetentionJob).prune();
     expect(counts).toStrictEqual({ attempts: PRUNE_BATCH * 2 + 7, failedTasks: 0 });
     expect(await countsByCate('task_attempts')).toStrictEqual({ recent: 50, new: 10 });
   });
@@ -89,20 +77,20 @@ describe('retention', () => {
     await insertTask('waiting', 1, 'pending', '90 days');
     await insertTask('running', 1, 'running', '90 days');
 
-    const counts = await app.get(RetentionJob).prune();
+    const counts = await fixture.app.get(RetentionJob).prune();
     expect(counts).toStrictEqual({ attempts: 0, failedTasks: 2 });
     expect(await countsByCate('tasks')).toStrictEqual({ recent: 1, waiting: 1, running: 1 });
   });
 
   it('deletes each row once when two replicas prune at the same time', async () => {
-    const other = await startTestApp(db.url, { dispatchEnabled: false });
+    const other = await startTestApp(fixture.db.url, { dispatchEnabled: false });
     try {
       await insertAttempts('old', PRUNE_BATCH * 4, '10 days');
       await insertAttempts('new', 20, '1 day');
       for (let key = 1; key <= 50; key++) await insertTask('old', key, 'failed', '60 days');
 
       const [mine, theirs] = await Promise.all([
-        app.get(RetentionJob).prune(),
+        fixture.app.get(RetentionJob).prune(),
         other.get(RetentionJob).prune(),
       ]);
       expect(mine.attempts + theirs.attempts).toBe(PRUNE_BATCH * 4);
@@ -118,8 +106,8 @@ describe('retention', () => {
     await insertAttempts('old', 10, '1000 days');
     await insertTask('old', 1, 'failed', '1000 days');
     const scheduler = new SchedulerRegistry();
-    const job = new RetentionJob(app.get(TasksRepository), scheduler, {
-      ...testConfig(db.url),
+    const job = new RetentionJob(fixture.app.get(TasksRepository), scheduler, {
+      ...testConfig(fixture.db.url),
       retentionAttemptsDays: 0,
       retentionFailedDays: 0,
     });
@@ -128,27 +116,26 @@ describe('retention', () => {
     expect(await job.prune()).toStrictEqual({ attempts: 0, failedTasks: 0 });
     expect(await countsByCate('task_attempts')).toStrictEqual({ old: 10 });
     expect(await countsByCate('tasks')).toStrictEqual({ old: 1 });
-    expect(app.get(SchedulerRegistry).getIntervals()).toContain('retention');
+    expect(fixture.app.get(SchedulerRegistry).getIntervals()).toContain('retention');
   });
 
   it('finds old rows through the indexes, not by reading the tables', async () => {
     await insertAttempts('old', 2000, '30 days');
     await insertAttempts('new', 50_000, '1 hour');
-    await db.query(
+    await fixture.db.query(
       `INSERT INTO tasks (cate, key, due_at, run_at, params)
        SELECT 'pending', g, now() + interval '1 day', now() + interval '1 day', 'null'
        FROM generate_series(1, 50000) g`,
     );
     for (let key = 1; key <= 20; key++) await insertTask('old', key, 'failed', '60 days');
-    await db.query('ANALYZE tasks');
-    await db.query('ANALYZE task_attempts');
+    await fixture.db.query('ANALYZE tasks');
+    await fixture.db.query('ANALYZE task_attempts');
 
     /** "<node type> <relation or index>" of every scan in the plan. */
     const scansOf = async (text: string, params: unknown[]) => {
-      const [{ 'QUERY PLAN': plan }] = await db.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-        `EXPLAIN (FORMAT JSON) ${text}`,
-        params,
-      );
+      const [{ 'QUERY PLAN': plan }] = await fixture.db.query<{
+        'QUERY PLAN': Array<{ Plan: PlanNode }>;
+      }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
       return nodesOf(plan[0].Plan)
         .filter((node) => node['Node Type'].endsWith('Scan') && node['Node Type'] !== 'CTE Scan')
         .map((node) => `${node['Node Type']} ${node['Index Name'] ?? node['Relation Name']}`);

@@ -1,8 +1,6 @@
-import { INestApplication } from '@nestjs/common';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { AppConfig } from '../src/config/app-config';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 import { CallbackReceiver, ReceivedCall } from './support/receiver';
 import { header, postTask, registerHandler, unixSeconds, waitFor } from './support/tasks-api';
 
@@ -29,34 +27,23 @@ function webhookHeadersOf(call: ReceivedCall): Record<string, string> {
 }
 
 describe('signed deliveries (Standard Webhooks)', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
-  const receivers: CallbackReceiver[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, config);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await Promise.all(receivers.map((r) => r.close()));
-    await db.drop();
-  });
+  const fixture = useTestApp(config);
 
   /** A category whose handler is a fresh receiver, with `secrets` (newest first) set directly. */
   async function category(cate: string, secrets: string[]): Promise<CallbackReceiver> {
-    const receiver = await new CallbackReceiver().start();
-    receivers.push(receiver);
-    await registerHandler(app, cate, receiver.url());
-    await db.query('UPDATE handlers SET secrets = $2::text[] WHERE cate = $1', [cate, secrets]);
+    const receiver = await fixture.receiver();
+    await registerHandler(fixture.app, cate, receiver.url());
+    await fixture.db.query('UPDATE handlers SET secrets = $2::text[] WHERE cate = $1', [
+      cate,
+      secrets,
+    ]);
     return receiver;
   }
 
   it('signs the exact body so that standardwebhooks verifies it; one changed byte fails', async () => {
     const receiver = await category('signed', [SECRET]);
     const before = Math.floor(Date.now() / 1000);
-    await postTask(app, 'signed', {
+    await postTask(fixture.app, 'signed', {
       timestamp: unixSeconds(),
       key: '18446744073709551615',
       params: '{"n":123456789012345678901234567890,"s":"é✓"}',
@@ -77,7 +64,11 @@ describe('signed deliveries (Standard Webhooks)', () => {
 
   it('carries a signature per secret during a rotation, newest first; each secret verifies', async () => {
     const receiver = await category('rotating', [SECRET, PREVIOUS_SECRET]);
-    await postTask(app, 'rotating', { timestamp: unixSeconds(), key: 1, params: '{"a":1}' });
+    await postTask(fixture.app, 'rotating', {
+      timestamp: unixSeconds(),
+      key: 1,
+      params: '{"a":1}',
+    });
     const [call] = await receiver.waitForCalls(1);
     const headers = webhookHeadersOf(call);
 
@@ -94,7 +85,7 @@ describe('signed deliveries (Standard Webhooks)', () => {
     // Retry-After puts the second attempt at least 2 s later, in a later second: a new timestamp.
     receiver.reply = (_call, index) =>
       index === 0 ? { status: 503, headers: { 'Retry-After': '2' } } : { status: 200 };
-    await postTask(app, 'retried', { timestamp: unixSeconds(), key: 2 });
+    await postTask(fixture.app, 'retried', { timestamp: unixSeconds(), key: 2 });
     const calls = await receiver.waitForCalls(2, 8000);
 
     const [first, second] = calls.map(webhookHeadersOf);
@@ -108,16 +99,16 @@ describe('signed deliveries (Standard Webhooks)', () => {
 
   it('sends no webhook-* headers for a category without secrets', async () => {
     const receiver = await category('unsigned', []);
-    await postTask(app, 'unsigned', { timestamp: unixSeconds(), key: 3 });
+    await postTask(fixture.app, 'unsigned', { timestamp: unixSeconds(), key: 3 });
     const [call] = await receiver.waitForCalls(1);
     expect(Object.keys(call.headers).filter((name) => name.startsWith('webhook-'))).toEqual([]);
   });
 
   it('fails the attempt, sending nothing, when a stored secret is malformed', async () => {
     const receiver = await category('badsecret', ['whsec_not base64!']);
-    await postTask(app, 'badsecret', { timestamp: unixSeconds(), key: 4 });
+    await postTask(fixture.app, 'badsecret', { timestamp: unixSeconds(), key: 4 });
     const row = await waitFor('the attempt to fail', async () => {
-      const [task] = await db.query<{ attempts: number; last_error: string | null }>(
+      const [task] = await fixture.db.query<{ attempts: number; last_error: string | null }>(
         'SELECT attempts, last_error FROM tasks WHERE cate = $1',
         [`badsecret`],
       );

@@ -1,4 +1,3 @@
-import { INestApplication } from '@nestjs/common';
 import axios from 'axios';
 import { once } from 'node:events';
 import { Agent, createServer, Server } from 'node:http';
@@ -14,7 +13,8 @@ import {
   GuardedHttpsAgent,
 } from '../src/modules/dispatch/guarded-agent';
 import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
+import { uniqueName } from './support/names';
 import { CallbackReceiver } from './support/receiver';
 import { postTask, registerHandler, unixSeconds, waitFor } from './support/tasks-api';
 
@@ -89,34 +89,25 @@ function connectHosts(spy: jest.SpyInstance): string[] {
 }
 
 describe('SSRF guard', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
+  const fixture = useTestApp(config);
   let sentinel: Sentinel;
   let receiver: CallbackReceiver;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     sentinel = await new Sentinel().start();
-    receiver = await new CallbackReceiver().start();
-    app = await startTestApp(db.url, config);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await receiver.close();
-    await sentinel.close();
-    await db.drop();
+    fixture.onTeardown(() => sentinel.close());
+    receiver = await fixture.receiver();
   });
 
   /** Registers a harmless handler, then points it at `url` behind the API's back. */
   async function categoryWithUrl(cate: string, url: string): Promise<void> {
-    await registerHandler(app, cate, 'http://registered.example/cb');
-    await db.query('UPDATE handlers SET url = $2 WHERE cate = $1', [cate, url]);
+    await registerHandler(fixture.app, cate, 'http://registered.example/cb');
+    await fixture.db.query('UPDATE handlers SET url = $2 WHERE cate = $1', [cate, url]);
   }
 
   async function failedTask(cate: string): Promise<{ last_error: string; attempts: number }> {
     return waitFor(`task of ${cate} to fail`, async () => {
-      const [row] = await db.query<{ state: string; last_error: string; attempts: number }>(
+      const [row] = await fixture.db.query<{ state: string; last_error: string; attempts: number }>(
         'SELECT state, last_error, attempts FROM tasks WHERE cate = $1',
         [cate],
       );
@@ -125,7 +116,7 @@ describe('SSRF guard', () => {
   }
 
   async function outcomes(cate: string): Promise<string[]> {
-    const rows = await db.query<{ outcome: string }>(
+    const rows = await fixture.db.query<{ outcome: string }>(
       'SELECT outcome FROM task_attempts WHERE cate = $1 ORDER BY attempt',
       [cate],
     );
@@ -137,7 +128,7 @@ describe('SSRF guard', () => {
       const urls = spellingsOf127002(sentinel.port);
       for (const [index, url] of urls.entries()) {
         await categoryWithUrl(`spell${index}`, url);
-        await postTask(app, `spell${index}`, { timestamp: unixSeconds(), key: 1 });
+        await postTask(fixture.app, `spell${index}`, { timestamp: unixSeconds(), key: 1 });
       }
       for (const index of urls.keys()) {
         const task = await failedTask(`spell${index}`);
@@ -151,21 +142,23 @@ describe('SSRF guard', () => {
     });
 
     it('still delivers to the allowed 127.0.0.1', async () => {
-      await registerHandler(app, 'allowed', receiver.url());
-      await postTask(app, 'allowed', { timestamp: unixSeconds(), key: 1 });
-      const [call] = await receiver.waitForCalls(1);
+      const allowed = await fixture.receiver();
+      const cate = uniqueName('allowed');
+      await registerHandler(fixture.app, cate, allowed.url());
+      await postTask(fixture.app, cate, { timestamp: unixSeconds(), key: 1 });
+      const [call] = await allowed.waitForCalls(1);
       expect(call.path).toBe('/callback');
       await waitFor('the success to be recorded', async () =>
-        (await outcomes('allowed')).includes('success'),
+        (await outcomes(cate)).includes('success'),
       );
-      await expect(outcomes('allowed')).resolves.toEqual(['success']);
+      await expect(outcomes(cate)).resolves.toEqual(['success']);
     });
 
     it('refuses the cloud metadata address without opening a connection', async () => {
       const connect = jest.spyOn(Socket.prototype, 'connect');
       try {
         await categoryWithUrl('metadata', 'http://169.254.169.254/latest/meta-data/');
-        await postTask(app, 'metadata', { timestamp: unixSeconds(), key: 1 });
+        await postTask(fixture.app, 'metadata', { timestamp: unixSeconds(), key: 1 });
         const task = await failedTask('metadata');
         expect(task.last_error).toBe(
           'blocked: 169.254.169.254 is refused by the callback network policy: cloud metadata ' +
@@ -185,7 +178,9 @@ describe('SSRF guard', () => {
     it.each(spellingsOf127002(8080))(
       'refuses the handler %s with a 400 naming the rule',
       async (url) => {
-        const res = await request(app.getHttpServer()).post('/handler/reg').send({ handler: url });
+        const res = await request(fixture.app.getHttpServer())
+          .post('/handler/reg')
+          .send({ handler: url });
         expect(res.status).toBe(400);
         expect(res.body).toStrictEqual({
           code: 400,
@@ -193,17 +188,21 @@ describe('SSRF guard', () => {
             /^handler address .*127\.0\.0\.2\)? is refused by the callback network policy: loopback \(127\.0\.0\.0\/8\); CALLBACK_ALLOW_CIDRS can allow it$/,
           ) as unknown,
         });
-        await expect(db.query(`SELECT cate FROM handlers WHERE cate = 'reg'`)).resolves.toEqual([]);
+        await expect(
+          fixture.db.query(`SELECT cate FROM handlers WHERE cate = 'reg'`),
+        ).resolves.toEqual([]);
       },
     );
 
     it('refuses a task whose own handler is the metadata address, and writes nothing', async () => {
-      const res = await request(app.getHttpServer())
+      const res = await request(fixture.app.getHttpServer())
         .post('/task/own')
         .send({ timestamp: unixSeconds(60_000), key: 1, handler: 'http://[fd00:ec2::254]/' });
       expect(res.status).toBe(400);
       expect(res.body.msg).toMatch(/^handler address fd00:ec2::254 is refused .*cloud metadata/);
-      await expect(db.query(`SELECT id FROM tasks WHERE cate = 'own'`)).resolves.toEqual([]);
+      await expect(fixture.db.query(`SELECT id FROM tasks WHERE cate = 'own'`)).resolves.toEqual(
+        [],
+      );
     });
 
     it('accepts allowed literal addresses, private ranges and host names', async () => {
@@ -213,13 +212,15 @@ describe('SSRF guard', () => {
         'http://[fd12::1]/cb',
         'https://hooks.example.com/cb',
       ]) {
-        const res = await request(app.getHttpServer()).post('/handler/ok').send({ handler });
+        const res = await request(fixture.app.getHttpServer())
+          .post('/handler/ok')
+          .send({ handler });
         expect(res.status).toBe(200);
       }
     });
 
     it('refuses private ranges too under CALLBACK_NETWORK_POLICY=public', async () => {
-      const strict = await startTestApp(db.url, {
+      const strict = await startTestApp(fixture.db.url, {
         ...config,
         dispatchEnabled: false,
         callbackNetworkPolicy: 'public',

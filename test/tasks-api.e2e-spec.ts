@@ -1,8 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { ClientRequest } from 'node:http';
 import request, { Response } from 'supertest';
-import { startTestApp } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestApp } from './support/fixtures';
 
 const MAX_KEY = '18446744073709551615';
 const KEY_RULE = /^key must be an integer from 1 to 18446744073709551615$/;
@@ -17,20 +16,9 @@ function unixIn(offset = 3600): number {
 }
 
 describe('tasks API', () => {
-  let db: TestDatabase;
-  let app: INestApplication;
+  const fixture = useTestApp({ dispatchEnabled: false });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startTestApp(db.url, { dispatchEnabled: false });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
-
-  const http = () => request(app.getHttpServer());
+  const http = () => request(fixture.app.getHttpServer());
 
   /** Sends raw JSON text, so that big integers reach the server exactly as written. */
   function sendJson(method: 'post' | 'delete', path: string, body: string) {
@@ -50,7 +38,7 @@ describe('tasks API', () => {
 
   /** Row count and a checksum of every row of both tables. */
   async function tableState(): Promise<{ tasks: number; handlers: number; digest: string }> {
-    const [row] = await db.query<{ tasks: number; handlers: number; digest: string }>(
+    const [row] = await fixture.db.query<{ tasks: number; handlers: number; digest: string }>(
       `SELECT (SELECT count(*) FROM tasks)::int AS tasks,
               (SELECT count(*) FROM handlers)::int AS handlers,
               md5(coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM tasks t), '') ||
@@ -76,7 +64,12 @@ describe('tasks API', () => {
   }
 
   async function rowsOf(cate: string) {
-    return db.query<{ key: string; in_advance: boolean; state: string; handler: string | null }>(
+    return fixture.db.query<{
+      key: string;
+      in_advance: boolean;
+      state: string;
+      handler: string | null;
+    }>(
       `SELECT key::text AS key, in_advance, state, handler FROM tasks WHERE cate = $1 ORDER BY id`,
       [cate],
     );
@@ -127,7 +120,7 @@ describe('tasks API', () => {
         params: { v: 2 },
         handler: 'https://new.example/cb',
       });
-      const rows = await db.query<{ due: number; params: string; handler: string }>(
+      const rows = await fixture.db.query<{ due: number; params: string; handler: string }>(
         `SELECT extract(epoch FROM due_at)::float8 AS due, params::text AS params, handler
          FROM tasks WHERE cate = 'upsert' AND key = 5`,
       );
@@ -327,15 +320,11 @@ describe('tasks API', () => {
     let small: INestApplication;
 
     beforeAll(async () => {
-      small = await startTestApp(db.url, {
+      small = await fixture.startApp({
         dispatchEnabled: false,
         maxParamsBytes: 1024,
         bodyLimitBytes: 2048,
       });
-    });
-
-    afterAll(async () => {
-      await small?.close();
     });
 
     const postSmall = (body: string) =>
@@ -413,7 +402,7 @@ describe('tasks API', () => {
       const get = await http().get('/task/exec/9');
       expect(get.status).toBe(404);
       expect(get.text).toBe(NOT_FOUND);
-      const due = await db.query<{ due_now: boolean }>(
+      const due = await fixture.db.query<{ due_now: boolean }>(
         `SELECT run_at <= now() AS due_now FROM tasks WHERE cate = 'exec' AND in_advance`,
       );
       expect(due).toStrictEqual([{ due_now: true }]);
@@ -529,7 +518,7 @@ describe('tasks API', () => {
         await createTask('list', String(key), `,"params":{"n":${key}}`);
       }
       await createTask('list2', '1');
-      await db.query(
+      await fixture.db.query(
         `UPDATE tasks SET state = 'failed', attempts = 3, last_error = 'HTTP 500'
          WHERE cate = 'list' AND key = 3`,
       );
@@ -539,7 +528,7 @@ describe('tasks API', () => {
       const res = await http().get('/tasks?cate=list&limit=1');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
-      const [row] = await db.query<{ due: number }>(
+      const [row] = await fixture.db.query<{ due: number }>(
         `SELECT extract(epoch FROM due_at)::float8 AS due FROM tasks WHERE cate = 'list' AND key = 1`,
       );
       expect(res.body).toMatchObject({ code: 200, msg: 'OK' });
@@ -567,9 +556,16 @@ describe('tasks API', () => {
 
     it('filters by state and shows the last error of a failed task', async () => {
       const res = await http().get('/tasks?state=failed');
-      expect(res.body.result.items).toStrictEqual([
+      // Other tests of this file may leave failed tasks too: all of them and nothing else.
+      const [{ failed }] = await fixture.db.query<{ failed: number }>(
+        `SELECT count(*)::int AS failed FROM tasks WHERE state = 'failed'`,
+      );
+      const items = (res.body.result as Page).items;
+      expect(items).toHaveLength(failed);
+      expect(items.every((item) => item.state === 'failed')).toBe(true);
+      expect(items).toContainEqual(
         expect.objectContaining({ cate: 'list', key: 3, state: 'failed', lastError: 'HTTP 500' }),
-      ]);
+      );
     });
 
     it('combines the cate and state filters', async () => {
@@ -647,7 +643,7 @@ describe('tasks API', () => {
         '{"big":123456789012345678901234567890,"neg":-9007199254740993,' +
         '"list":[1,[2,{"deep":[18446744073709551616,-1]}],"s"],"half":0.5,"t":true,"z":null}';
       await createTask('bigparams', '1', `,"params":${params}`);
-      const stored = await db.query<{ params: string }>(
+      const stored = await fixture.db.query<{ params: string }>(
         `SELECT params::text AS params FROM tasks WHERE cate = 'bigparams'`,
       );
       expect(stored).toStrictEqual([{ params }]);

@@ -1,6 +1,6 @@
 import { listTasksQuery } from '../src/modules/tasks/tasks.repository';
 import { ListTasksFilter } from '../src/modules/tasks/tasks.types';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { useTestDatabase } from './support/fixtures';
 
 /**
  * GET /tasks must stay fast with millions of rows. This fills `tasks` with 200,000 rows laid out
@@ -36,13 +36,12 @@ const FAILED_BY_CATE = 'tasks_failed_cate_id_idx';
 const FAILED_BY_AGE = 'tasks_failed_updated_at_idx';
 
 describe('GET /tasks query plans on 200,000 tasks', () => {
-  let db: TestDatabase;
+  const fixture = useTestDatabase();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // c0…c49 spread over the first 180,000 ids; 'new' holds the last 20,000 (created lately).
     // Failed: a burst of 4,000 in ids 100,001…104,000; running: one in a hundred; else pending.
-    await db.query(
+    await fixture.db.query(
       `INSERT INTO tasks (cate, key, due_at, run_at, params, state, attempts, lease_owner,
          lease_expires_at, last_error)
        SELECT c.cate, g, now() + interval '1 day', now() + interval '1 day', '{"n":1}'::json,
@@ -57,21 +56,17 @@ describe('GET /tasks query plans on 200,000 tasks', () => {
            WHEN g % 100 = 1 THEN 'running' ELSE 'pending' END AS state) s`,
       [ROWS],
     );
-    await db.query(
+    await fixture.db.query(
       `INSERT INTO handlers (cate, url) SELECT 'c' || g, 'http://cb.example/' || g
        FROM generate_series(0, 49) g`,
     );
-    await db.query('ANALYZE tasks');
-    await db.query('ANALYZE handlers');
-  });
-
-  afterAll(async () => {
-    await db?.drop();
+    await fixture.db.query('ANALYZE tasks');
+    await fixture.db.query('ANALYZE handlers');
   });
 
   /** The same page by the plainest possible query: the ids the statement must return. */
   async function expectedIds(filter: ListTasksFilter): Promise<string[]> {
-    const rows = await db.query<{ id: string }>(
+    const rows = await fixture.db.query<{ id: string }>(
       `SELECT id::text AS id FROM tasks
        WHERE ($1::text IS NULL OR cate = $1::text) AND ($2::text IS NULL OR state = $2::text)
          AND id > $3::bigint
@@ -113,10 +108,9 @@ describe('GET /tasks query plans on 200,000 tasks', () => {
     const filter: ListTasksFilter = { ...given, limit: PAGE };
     const { text, params } = listTasksQuery(filter);
 
-    const [{ 'QUERY PLAN': plan }] = await db.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-      `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
-      params,
-    );
+    const [{ 'QUERY PLAN': plan }] = await fixture.db.query<{
+      'QUERY PLAN': Array<{ Plan: PlanNode }>;
+    }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params);
     const scans = nodesOf(plan[0].Plan).filter((node) => node['Relation Name'] === 'tasks');
     expect(scans.map((node) => node['Node Type'])).toStrictEqual(['Index Scan']);
     const [scan] = scans;
@@ -127,7 +121,7 @@ describe('GET /tasks query plans on 200,000 tasks', () => {
       (scan['Rows Removed by Index Recheck'] ?? 0);
     expect(rowsRead).toBeLessThanOrEqual(MAX_ROWS_READ);
 
-    const page = await db.query<{ id: string }>(text, params);
+    const page = await fixture.db.query<{ id: string }>(text, params);
     expect(page.map((row) => row.id)).toStrictEqual(await expectedIds(filter));
   });
 });

@@ -88,7 +88,8 @@ const PRIVATE_CIDRS = compiled(PRIVATE);
 const METADATA_CIDRS = REFUSED_CIDRS[0].cidrs;
 
 /**
- * The SSRF policy for callbacks (SPEC §4), as pure functions of an address: no DNS, no I/O.
+ * The SSRF policy for callbacks (which addresses a delivery may connect to), as pure functions
+ * of an address: no DNS, no I/O.
  * The dispatcher applies it to every address it is about to connect to (after DNS resolution);
  * the API applies it to handler URLs whose host is an IP literal.
  */

@@ -8,6 +8,12 @@ export interface AppConfig {
   dataDir: string;
   embeddedPostgresPort: number;
   databasePoolSize: number;
+  /**
+   * lock_timeout of the API's connections: an API statement waits at most this long for a lock
+   * (a row another request or the dispatcher is writing), then is retried and at last answered
+   * 503. The dispatcher's connections and migrations are not limited.
+   */
+  databaseLockTimeoutMs: number;
 
   callbackTimeoutMs: number;
   maxAttempts: number;

@@ -50,6 +50,7 @@ class EnvironmentVariables {
   @IsOptional() @IsString() DATA_DIR?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) EMBEDDED_PG_PORT?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(200) DB_POOL_SIZE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000) DB_LOCK_TIMEOUT_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000) CALLBACK_TIMEOUT_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) MAX_ATTEMPTS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) RETRY_BASE_DELAY_MS?: number;
@@ -107,6 +108,7 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     dataDir: vars.DATA_DIR ?? './data',
     embeddedPostgresPort: vars.EMBEDDED_PG_PORT ?? 0,
     databasePoolSize: vars.DB_POOL_SIZE ?? 10,
+    databaseLockTimeoutMs: vars.DB_LOCK_TIMEOUT_MS ?? 2000,
     callbackTimeoutMs: vars.CALLBACK_TIMEOUT_MS ?? 5000,
     maxAttempts: vars.MAX_ATTEMPTS ?? 3,
     retryBaseDelayMs: vars.RETRY_BASE_DELAY_MS ?? 1000,
@@ -144,11 +146,6 @@ export function resolveLogFormat(
 /** SHA-256 of an API key, hex: what the configuration keeps instead of the key. */
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
-/** The database tests run against: DATABASE_URL, else the machine's local server. */
-export function testDatabaseUrl(env: RawEnv = process.env): string {
-  return env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
 
 function definedOnly(env: RawEnv): RawEnv {

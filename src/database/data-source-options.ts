@@ -3,11 +3,14 @@ import { QueryErrorLogger } from './query-error.logger';
 import { InitialSchema1764172800000 } from './migrations/1764172800000-InitialSchema';
 import { CategorySettingsAndAttempts1764180000000 } from './migrations/1764180000000-CategorySettingsAndAttempts';
 import { FailedTasksByCategoryIndex1764190000000 } from './migrations/1764190000000-FailedTasksByCategoryIndex';
+import { ClaimTokens1764200000000 } from './migrations/1764200000000-ClaimTokens';
 
 export interface DatabaseSettings {
   url: string;
   poolSize: number;
   applicationName?: string;
+  /** lock_timeout of every connection (the API's pool); unset: wait for locks without limit. */
+  lockTimeoutMs?: number;
 }
 
 /** Every migration, in order. Listed explicitly so that build output and ts-node agree. */
@@ -15,6 +18,7 @@ export const MIGRATIONS = [
   InitialSchema1764172800000,
   CategorySettingsAndAttempts1764180000000,
   FailedTasksByCategoryIndex1764190000000,
+  ClaimTokens1764200000000,
 ];
 
 /** See `idle_in_transaction_session_timeout` below. */
@@ -48,6 +52,13 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
       // those rows and API writes to them wait. The server ends such a session instead. Every
       // transaction of this service runs its statements back to back, so none is idle this long.
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      // An API write to a row that another session keeps locked (a stuck transaction, a lock
+      // queue behind a long statement) fails with 55P03 after this long instead of holding its
+      // request and connection for as long as the lock lasts; retryTransient (transient-retry.ts)
+      // runs it again, and the client gets 503 + Retry-After at last. Not on the dispatcher's
+      // pool (dispatch-pool.ts): the row locks it waits for are the API's, which this keeps short.
+      // Migrations lift it on their session (migration-lock.ts).
+      lock_timeout: settings.lockTimeoutMs,
     },
   };
 }

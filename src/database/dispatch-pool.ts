@@ -62,10 +62,12 @@ export class DispatchPool implements OnApplicationShutdown {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const result = await work(async (name, text, values) => {
-        const { rowCount } = await client.query({ name, text, values });
-        return rowCount ?? 0;
-      });
+      const result = await work(
+        async <R extends QueryResultRow>(name: string, text: string, values: unknown[]) => {
+          const { rows, rowCount } = await client.query<R>({ name, text, values });
+          return { rows, rowCount: rowCount ?? 0 };
+        },
+      );
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -83,5 +85,9 @@ export class DispatchPool implements OnApplicationShutdown {
   }
 }
 
-/** Runs one named statement inside DispatchPool.transaction; returns the rows it changed. */
-export type RunStatement = (name: string, text: string, values: unknown[]) => Promise<number>;
+/** Runs one named statement inside DispatchPool.transaction. */
+export type RunStatement = <R extends QueryResultRow = QueryResultRow>(
+  name: string,
+  text: string,
+  values: unknown[],
+) => Promise<{ rows: R[]; rowCount: number }>;

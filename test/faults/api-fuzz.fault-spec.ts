@@ -1,9 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
 import { Agent, request } from 'node:http';
-import { AddressInfo, connect } from 'node:net';
-import { startTestApp } from '../support/app';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import { connect } from 'node:net';
+import { useTestApp } from '../support/fixtures';
 import { report } from './support/figures';
 import { FuzzRequest, fuzzRequest, rawRequest, Route } from './support/fuzz-input';
 import { Pg, tablesChecksum } from './support/pg';
@@ -111,22 +110,19 @@ function isEnvelope(body: string, status: number): boolean {
 }
 
 describe('fuzzed API input', () => {
-  let db: TestDatabase;
+  // No dispatcher: the tables change only through the API.
+  const fixture = useTestApp(
+    { dispatchEnabled: false, bodyLimitBytes: BODY_LIMIT },
+    { listen: true },
+  );
   let pg: Pg;
-  let app: INestApplication;
-  let port: number;
   let routes: Route[];
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Pg(db.url);
-    // No dispatcher: the tables change only through the API.
-    app = await startTestApp(db.url, { dispatchEnabled: false, bodyLimitBytes: BODY_LIMIT });
-    const server = app.getHttpServer() as import('node:http').Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
-    routes = routesOf(app);
+    pg = new Pg(fixture.db.url);
+    fixture.onTeardown(() => pg.close());
+    routes = routesOf(fixture.app);
     // Rows for the routes that read or change an existing task or category.
     await pg.query(`INSERT INTO handlers (cate, url) VALUES ('fz', 'http://127.0.0.1:9/cb')`);
     await pg.query(
@@ -136,16 +132,11 @@ describe('fuzzed API input', () => {
     );
   });
 
-  afterAll(async () => {
-    agent.destroy();
-    await app?.close();
-    await pg?.close();
-    await db?.drop();
-  });
+  afterAll(() => agent.destroy());
 
   async function expectHealthy(): Promise<void> {
     for (const path of ['/health', '/health/ready']) {
-      const reply = await send(port, agent, { method: 'GET', path, headers: {} });
+      const reply = await send(fixture.port, agent, { method: 'GET', path, headers: {} });
       expect(reply.status).toBe(200);
     }
   }
@@ -158,7 +149,7 @@ describe('fuzzed API input', () => {
     await fc.assert(
       fc.asyncProperty(fuzzRequest(routes), async (req) => {
         const before = await tablesChecksum(pg);
-        const reply = await send(port, agent, req);
+        const reply = await send(fixture.port, agent, req);
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
         const what = `${req.method} ${req.path.slice(0, 200)} (${req.body?.length ?? 0} bytes)`;
         expect(`${reply.status} ${what}`).not.toMatch(/^5/);
@@ -196,7 +187,7 @@ describe('fuzzed API input', () => {
     await fc.assert(
       fc.asyncProperty(rawRequest, async (bytes) => {
         const before = await tablesChecksum(pg);
-        const status = await sendRaw(port, bytes);
+        const status = await sendRaw(fixture.port, bytes);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         const head = bytes.toString('latin1', 0, 120).replace(/\r\n/g, '⏎');
         expect(`${status} ${head}`).not.toMatch(/^5/);

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import { ReportedCall } from '../support/receiver';
 import { ServiceProcess } from '../support/service-process';
 import { formatSummary, lateness, report, summarize } from './support/figures';
-import { insertDueTasks, Pg } from './support/pg';
-import { ReceivedCall, ReceiverProcess } from './support/receiver';
-import { hasExited, registerHandler, replicaEnv, Replicas, rssMiB } from './support/replicas';
+import { useFaultFixture } from './support/fixtures';
+import { insertDueTasks } from './support/pg';
+import { hasExited, registerHandler, replicaEnv, rssMiB } from './support/replicas';
 import { waitFor } from './support/wait';
 
 const TIMEOUT_MS = 2000;
@@ -36,19 +36,13 @@ interface AttemptRow {
 }
 
 describe('hostile handlers', () => {
-  const replicas = new Replicas();
-  let db: TestDatabase;
-  let pg: Pg;
-  let receiver: ReceiverProcess;
+  const fixture = useFaultFixture();
   let service: ServiceProcess;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Pg(db.url);
-    receiver = await ReceiverProcess.start();
-    [service] = await replicas.start(
+    [service] = await fixture.replicas.start(
       1,
-      replicaEnv(db.url, {
+      replicaEnv(fixture.db.url, {
         CALLBACK_TIMEOUT_MS: String(TIMEOUT_MS),
         MAX_ATTEMPTS: '2',
         RETRY_BASE_DELAY_MS: '200',
@@ -56,24 +50,18 @@ describe('hostile handlers', () => {
       }),
     );
     for (const [cate, path] of Object.entries(HANDLERS)) {
-      await registerHandler(service, cate, receiver.url(path));
+      await registerHandler(service, cate, fixture.receiver.url(path));
     }
-  });
-
-  afterAll(async () => {
-    await replicas.stopAll();
-    await receiver?.close();
-    await pg?.close();
-    await db?.drop();
   });
 
   /** Every hostile task has ended: delivered (gone) or failed for good. */
   const allSettled = async (): Promise<boolean> =>
-    (await pg.scalar<number>(
+    (await fixture.pg.scalar<number>(
       `SELECT count(*)::int FROM tasks WHERE state <> 'failed' AND cate <> 'steady'`,
     )) === 0;
 
   it('ends each attempt by its timeout, honours Retry-After up to the cap, keeps memory flat and others on time', async () => {
+    const { pg, receiver } = fixture;
     // Warm-up, so that the memory measured after is compared with a process that ran this code.
     for (const cate of HOSTILE) await insertDueTasks(pg, cate, 2, 0, 0);
     await insertDueTasks(pg, 'steady', 20, 0, 1);
@@ -96,14 +84,17 @@ describe('hostile handlers', () => {
     );
     const durations = (cate: string) =>
       summarize(attempts.filter((a) => a.cate === cate).map((a) => a.duration_ms));
-    const byCate = (cate: string): ReceivedCall[] => receiver.calls.filter((c) => c.cate === cate);
+    const byCate = (cate: string): ReportedCall[] => receiver.calls.filter((c) => c.cate === cate);
     const heldOpen = (cate: string) => summarize(byCate(cate).map(openFor));
     const steadyLate = summarize(lateness(byCate('steady')));
     const hugeBytes = byCate('huge').map((c) => c.closed?.bytesSent ?? Infinity);
     const gaps = (cate: string): number[] => retryGaps(byCate(cate));
-    const states = await pg.query<{ cate: string; state: string; attempts: number; n: number }>(
-      `SELECT cate, state, attempts, count(*)::int AS n FROM tasks GROUP BY 1, 2, 3 ORDER BY 1`,
-    );
+    const states = await pg.query<{
+      cate: string;
+      state: string;
+      attempts: number;
+      n: number;
+    }>(`SELECT cate, state, attempts, count(*)::int AS n FROM tasks GROUP BY 1, 2, 3 ORDER BY 1`);
     report('5 hostile handlers', {
       'hang attempt ms': formatSummary(durations('hang')),
       'drip attempt ms': formatSummary(durations('drip')),
@@ -171,12 +162,12 @@ describe('hostile handlers', () => {
   });
 });
 
-function openFor(call: ReceivedCall): number {
+function openFor(call: ReportedCall): number {
   return (call.closed?.closedAtMs ?? Infinity) - call.arrivedAtMs;
 }
 
 /** Per delivery id, the time from attempt 1's arrival to attempt 2's. */
-function retryGaps(calls: ReceivedCall[]): number[] {
+function retryGaps(calls: ReportedCall[]): number[] {
   const first = new Map<string, number>();
   const gaps: number[] = [];
   for (const call of calls) {

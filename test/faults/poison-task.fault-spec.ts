@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, TestDatabase } from '../support/database';
 import { ServiceProcess } from '../support/service-process';
 import { formatSummary, lateness, report, summarize } from './support/figures';
-import { insertDueTasks, Pg } from './support/pg';
-import { ReceiverProcess } from './support/receiver';
-import { callApi, hasExited, registerHandler, replicaEnv, Replicas } from './support/replicas';
+import { useFaultFixture } from './support/fixtures';
+import { insertDueTasks } from './support/pg';
+import { callApi, hasExited, registerHandler, replicaEnv } from './support/replicas';
 import { waitFor } from './support/wait';
 
 const MAX_ATTEMPTS = 3;
@@ -18,37 +17,25 @@ interface TaskState {
 }
 
 describe('poison tasks', () => {
-  const replicas = new Replicas();
-  let db: TestDatabase;
-  let pg: Pg;
-  let receiver: ReceiverProcess;
+  const fixture = useFaultFixture();
   let service: ServiceProcess;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Pg(db.url);
-    receiver = await ReceiverProcess.start();
-    [service] = await replicas.start(
+    [service] = await fixture.replicas.start(
       1,
-      replicaEnv(db.url, {
+      replicaEnv(fixture.db.url, {
         MAX_ATTEMPTS: String(MAX_ATTEMPTS),
         RETRY_BASE_DELAY_MS: '100',
         RETRY_MAX_DELAY_MS: '500',
       }),
     );
     for (const cate of ['badsecret', 'badurl', 'nul', 'fine']) {
-      await registerHandler(service, cate, receiver.url(cate === 'nul' ? 'nul' : 'ok'));
+      await registerHandler(service, cate, fixture.receiver.url(cate === 'nul' ? 'nul' : 'ok'));
     }
   });
 
-  afterAll(async () => {
-    await replicas.stopAll();
-    await receiver?.close();
-    await pg?.close();
-    await db?.drop();
-  });
-
   it('fails them like any failed attempt, and the replica keeps delivering the rest', async () => {
+    const { pg, receiver } = fixture;
     // Data the API would refuse, written behind its back: a signing secret that does not decode
     // (the request cannot be built), handler URLs the HTTP client cannot parse.
     await pg.query(`UPDATE handlers SET secrets = ARRAY['not base64!'] WHERE cate = 'badsecret'`);

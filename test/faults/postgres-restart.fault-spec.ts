@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceProcess } from '../support/service-process';
 import { duplicates, formatSummary, lateness, report, summarize } from './support/figures';
 import { insertDueTasks, OwnPostgres, Pg, SERVICE_CONNECTIONS } from './support/pg';
-import { ReceiverProcess } from './support/receiver';
+import { ReceiverProcess } from '../support/receiver';
 import {
   hasExited,
   postTask,

@@ -1,51 +1,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import { ReceiverProcess } from '../support/receiver';
 import { duplicates, formatSummary, lateness, report, summarize } from './support/figures';
-import { insertDueTasks, Pg } from './support/pg';
-import { ReceiverProcess } from './support/receiver';
+import { useFaultFixture } from './support/fixtures';
+import { insertDueTasks } from './support/pg';
 import { waitFor } from './support/wait';
-import {
-  hasExited,
-  leaseOwnerPattern,
-  registerHandler,
-  replicaEnv,
-  Replicas,
-} from './support/replicas';
+import { hasExited, leaseOwnerPattern, registerHandler, replicaEnv } from './support/replicas';
 
 const TASKS = 1000;
 const HANDLER_MS = 500;
 const TIMEOUT_MS = 2000;
 const MARGIN_MS = 1000;
 const SWEEP_MS = 500;
+/** A lost lease is retried after backoff: at most this long for a first attempt. */
+const RETRY_BASE_MS = 500;
 /** Timer jitter, process scheduling and claim/sweep query time on a busy 2-core machine. */
 const SLACK_MS = 2000;
 
 describe('kill -9 of one of three replicas with 1,000 slow deliveries in flight', () => {
-  const replicas = new Replicas();
-  let db: TestDatabase;
-  let pg: Pg;
-  let receiver: ReceiverProcess;
+  const fixture = useFaultFixture();
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Pg(db.url);
-    receiver = await ReceiverProcess.start();
-  });
-
-  afterAll(async () => {
-    await replicas.stopAll();
-    await receiver?.close();
-    await pg?.close();
-    await db?.drop();
-  });
-
-  it('delivers every task within lease + sweep + timeout, duplicating only what the killed one held', async () => {
+  it('delivers every task within lease + sweep + backoff + timeout, duplicating only what the killed one held', async () => {
+    const { replicas, db, pg, receiver } = fixture;
     const services = await replicas.start(
       3,
       replicaEnv(db.url, {
         CALLBACK_TIMEOUT_MS: String(TIMEOUT_MS),
         LEASE_MARGIN_MS: String(MARGIN_MS),
         SWEEP_INTERVAL_MS: String(SWEEP_MS),
+        RETRY_BASE_DELAY_MS: String(RETRY_BASE_MS),
         // Enough slots for all 1,000 to be in flight at once across the three.
         DISPATCH_CONCURRENCY: '400',
       }),
@@ -63,7 +45,7 @@ describe('kill -9 of one of three replicas with 1,000 slow deliveries in flight'
       `SELECT key::text, delivery_id::text FROM tasks WHERE lease_owner LIKE $1`,
       [leaseOwnerPattern(victim)],
     );
-    const bound = TIMEOUT_MS + MARGIN_MS + SWEEP_MS + TIMEOUT_MS;
+    const bound = TIMEOUT_MS + MARGIN_MS + SWEEP_MS + RETRY_BASE_MS + TIMEOUT_MS;
     // Delivered = the handler's answer went back; the killed replica's calls never got theirs.
     await receiver.waitForAnsweredKeys(`slow/${HANDLER_MS}`, TASKS, bound + SLACK_MS);
     const answered = receiver.answered(`slow/${HANDLER_MS}`);
@@ -85,7 +67,7 @@ describe('kill -9 of one of three replicas with 1,000 slow deliveries in flight'
       'calls cut off by the kill': calls.length - answered.length,
       'held by the killed replica': held.length,
       'all delivered after the kill ms': Math.round(allDeliveredMs),
-      'bound (lease + sweep + timeout) ms': bound,
+      'bound (lease + sweep + backoff + timeout) ms': bound,
       lateness: formatSummary(summarize(lateness(calls))),
     });
     expect(survivors.every((s) => !hasExited(s))).toBe(true);

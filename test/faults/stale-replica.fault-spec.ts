@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, TestDatabase } from '../support/database';
 import { report } from './support/figures';
+import { useFaultFixture } from './support/fixtures';
 import { insertDueTasks, Pg } from './support/pg';
-import { ReceiverProcess } from './support/receiver';
 import { waitFor } from './support/wait';
 import {
   callApi,
@@ -11,7 +10,6 @@ import {
   postTask,
   registerHandler,
   replicaEnv,
-  Replicas,
 } from './support/replicas';
 
 const TASKS = 300;
@@ -39,25 +37,10 @@ const ROWS = `
   FROM tasks WHERE cate = 'stale' AND key = ANY($1::numeric[]) ORDER BY key`;
 
 describe('a replica stopped (SIGSTOP) past its lease while delivering, then resumed', () => {
-  const replicas = new Replicas();
-  let db: TestDatabase;
-  let pg: Pg;
-  let receiver: ReceiverProcess;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Pg(db.url);
-    receiver = await ReceiverProcess.start();
-  });
-
-  afterAll(async () => {
-    await replicas.stopAll();
-    await receiver?.close();
-    await pg?.close();
-    await db?.drop();
-  });
+  const fixture = useFaultFixture();
 
   it('is re-delivered by the others, and its late completions change nothing', async () => {
+    const { replicas, db, pg, receiver } = fixture;
     const [stale, ...others] = await replicas.start(
       3,
       replicaEnv(db.url, {

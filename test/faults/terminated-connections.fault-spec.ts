@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import { ReceiverProcess } from '../support/receiver';
 import { ServiceProcess } from '../support/service-process';
 import { duplicates, formatSummary, lateness, report, summarize } from './support/figures';
-import { insertDueTasks, Pg, SERVICE_CONNECTIONS } from './support/pg';
-import { ReceiverProcess } from './support/receiver';
+import { useFaultFixture } from './support/fixtures';
+import { insertDueTasks, SERVICE_CONNECTIONS } from './support/pg';
 import { waitFor } from './support/wait';
-import { hasExited, postTask, registerHandler, replicaEnv, Replicas } from './support/replicas';
+import { hasExited, postTask, registerHandler, replicaEnv } from './support/replicas';
 
 const TASKS = 1000;
 const KILLS = 5;
@@ -15,19 +15,13 @@ const LEASE_MS = 2000 + 1000;
 const PROBES = 40;
 
 describe('every connection of the service terminated, five times during a run', () => {
-  const replicas = new Replicas();
-  let db: TestDatabase;
-  let pg: Pg;
-  let receiver: ReceiverProcess;
+  const fixture = useFaultFixture();
   let service: ServiceProcess;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Pg(db.url);
-    receiver = await ReceiverProcess.start();
-    [service] = await replicas.start(
+    [service] = await fixture.replicas.start(
       1,
-      replicaEnv(db.url, {
+      replicaEnv(fixture.db.url, {
         // Only a NOTIFY (or the next due time the replica read) can wake it: no fallback poll.
         POLL_INTERVAL_MS: '30000',
         SWEEP_INTERVAL_MS: String(SWEEP_MS),
@@ -35,21 +29,15 @@ describe('every connection of the service terminated, five times during a run', 
         LEASE_MARGIN_MS: '1000',
       }),
     );
-    await registerHandler(service, 'kill', receiver.url('ok'));
-    await registerHandler(service, 'probe', receiver.url('ok/probe'));
-  });
-
-  afterAll(async () => {
-    await replicas.stopAll();
-    await receiver?.close();
-    await pg?.close();
-    await db?.drop();
+    await registerHandler(service, 'kill', fixture.receiver.url('ok'));
+    await registerHandler(service, 'probe', fixture.receiver.url('ok/probe'));
   });
 
   const connections = (): Promise<Array<{ pid: number; application_name: string }>> =>
-    pg.query(SERVICE_CONNECTIONS, [db.name]);
+    fixture.pg.query(SERVICE_CONNECTIONS, [fixture.db.name]);
 
   it('loses no task and is back within seconds after each kill', async () => {
+    const { pg, receiver } = fixture;
     await insertDueTasks(pg, 'kill', TASKS, 1, 1 + SPREAD_S);
     const started = Date.now();
     const recoveries: Array<{ killed: number; listenerBackMs: number; nextCallbackMs: number }> =

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { testDatabaseUrl } from '../../src/config/load-config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { testStateFile, TestServerState, withDatabase } from './test-server';
+import { testDatabaseUrl, testStateFile, TestServerState, withDatabase } from './test-server';
 import { setEmbeddedServer } from './embedded-server';
 
 /**

@@ -27,6 +27,14 @@ export function readTestServerState(): TestServerState {
   return JSON.parse(readFileSync(file, 'utf8')) as TestServerState;
 }
 
+/**
+ * The server tests (and benchmarks) run against: DATABASE_URL, else the machine's local server.
+ * Only a default; the global setup falls back to an embedded server when nothing answers there.
+ */
+export function testDatabaseUrl(env: Record<string, string | undefined> = process.env): string {
+  return env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
 /** The same server URL with another database. */
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);

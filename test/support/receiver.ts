@@ -1,3 +1,14 @@
+/**
+ * Callback receivers for tests, in two variants:
+ *
+ * - CallbackReceiver listens in the test process and answers as the test scripts it (status,
+ *   headers, body, delay, hang); it keeps whole requests (body, headers).
+ * - ReceiverProcess forks test/faults/support/receiver-process.ts, whose timings do not depend on
+ *   what the test process is busy with and which outlives replicas that are killed or stopped.
+ *   Its behaviours are fixed and chosen by the URL path; it reports a summary of each call.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
 import {
   createServer,
   IncomingHttpHeaders,
@@ -6,8 +17,11 @@ import {
   ServerResponse,
 } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJson } from '../../src/common/lossless-json';
+import type { CallReport, ClosedReport, ReceiverReport } from '../faults/support/receiver-process';
 
 export interface ReceivedCall {
   path: string;
@@ -21,7 +35,7 @@ export interface ReceivedCall {
 export type Reply =
   { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | 'hang';
 
-/** A local HTTP callback handler that records every request and answers as told. */
+/** A callback handler in this process that records every request and answers as told. */
 export class CallbackReceiver {
   readonly calls: ReceivedCall[] = [];
   /** Decides the reply to each call; 200 "OK" by default. */
@@ -40,6 +54,11 @@ export class CallbackReceiver {
   url(path = '/callback'): string {
     const { port } = this.server!.address() as AddressInfo;
     return `http://127.0.0.1:${port}${path}`;
+  }
+
+  /** Calls to `url(path)`. */
+  callsTo(path: string): ReceivedCall[] {
+    return this.calls.filter((call) => call.path === path);
   }
 
   /** Resolves with the calls once `count` have arrived; rejects after `timeoutMs`. */
@@ -91,6 +110,126 @@ export class CallbackReceiver {
     }
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
     res.writeHead(reply.status, reply.headers).end(reply.body ?? '');
+  }
+}
+
+/** A call as the receiver process reported it. */
+export interface ReportedCall extends Omit<CallReport, 'type'> {
+  /** Set once the connection closed. */
+  closed?: Omit<ClosedReport, 'type' | 'seq'>;
+}
+
+const PROCESS_START_TIMEOUT_MS = 20_000;
+
+/**
+ * The parent side of test/faults/support/receiver-process.ts: forks it, collects what it reports,
+ * and waits for calls. Handler URLs name the behaviour (see receiver-process.ts), e.g.
+ * `url('slow/500')`.
+ */
+export class ReceiverProcess {
+  readonly calls: ReportedCall[] = [];
+  private readonly bySeq = new Map<number, ReportedCall>();
+  private port = 0;
+
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(): Promise<ReceiverProcess> {
+    const script = join(__dirname, '..', 'faults', 'support', 'receiver-process.ts');
+    const child = fork(script, [], {
+      execArgv: ['-r', 'ts-node/register/transpile-only'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const receiver = new ReceiverProcess(child);
+    const ready = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('receiver did not start')),
+        PROCESS_START_TIMEOUT_MS,
+      );
+      child.on('message', (report: ReceiverReport) => {
+        if (report.type !== 'ready') return receiver.record(report);
+        clearTimeout(timer);
+        resolve(report.port);
+      });
+      child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
+    });
+    receiver.port = await ready;
+    return receiver;
+  }
+
+  url(mode: string): string {
+    return `http://127.0.0.1:${this.port}/${mode}`;
+  }
+
+  /** Calls to `url(path)`. */
+  callsTo(path: string): ReportedCall[] {
+    return this.calls.filter((c) => c.path === `/${path}`);
+  }
+
+  /** Distinct task keys called so far among `calls`. */
+  static distinctKeys(calls: ReportedCall[]): Set<string> {
+    return new Set(calls.map((c) => c.key));
+  }
+
+  /** Polls `done` over the calls until it holds; throws after `timeoutMs` naming `what`. */
+  async waitUntil(
+    what: string | (() => string),
+    done: (calls: ReportedCall[]) => boolean,
+    timeoutMs: number,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.calls)) {
+      if (Date.now() > deadline) {
+        const described = typeof what === 'string' ? what : what();
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Resolves once the receiver has seen `count` distinct keys in calls to `url(path)`. */
+  async waitForKeys(path: string, count: number, timeoutMs: number): Promise<void> {
+    const seen = (): number => ReceiverProcess.distinctKeys(this.callsTo(path)).size;
+    await this.waitUntil(
+      () => `${count} distinct keys at /${path} (got ${seen()})`,
+      () => seen() >= count,
+      timeoutMs,
+    );
+  }
+
+  /** Calls to `url(path)` that the receiver answered in full (the client did not cut them off). */
+  answered(path: string): ReportedCall[] {
+    return this.callsTo(path).filter((c) => c.closed?.answered === true);
+  }
+
+  /** Resolves once `count` distinct keys were answered at `url(path)`. */
+  async waitForAnsweredKeys(path: string, count: number, timeoutMs: number): Promise<void> {
+    const seen = (): number => ReceiverProcess.distinctKeys(this.answered(path)).size;
+    await this.waitUntil(
+      () => `${count} distinct keys answered at /${path} (got ${seen()})`,
+      () => seen() >= count,
+      timeoutMs,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
+  private record(report: CallReport | ClosedReport): void {
+    if (report.type === 'call') {
+      const { type: _type, ...call } = report;
+      this.calls.push(call);
+      this.bySeq.set(call.seq, call);
+      return;
+    }
+    const call = this.bySeq.get(report.seq);
+    if (call) {
+      const { type: _type, seq: _seq, ...closed } = report;
+      call.closed = closed;
+    }
   }
 }
 

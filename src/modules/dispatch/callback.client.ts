@@ -25,10 +25,10 @@ export interface CallbackRequest {
 
 /**
  * POSTs one callback and reports what happened as data. One keep-alive agent per protocol for
- * all deliveries, each vetting the address it connects to against the network policy (SSRF
- * guard, SPEC §4); redirects are not followed; the whole attempt (connect, headers, body) is
- * bounded by the timeout, not only socket idleness, so a handler that drips bytes cannot hold it
- * open.
+ * all deliveries, each vetting the address it connects to against the network policy (the SSRF
+ * guard checks the address actually dialled, not only the URL text); redirects are not
+ * followed; the whole attempt (connect, headers, body) is bounded by the timeout, not only
+ * socket idleness, so a handler that drips bytes cannot hold it open.
  */
 @Injectable()
 export class CallbackClient {

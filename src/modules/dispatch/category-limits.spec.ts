@@ -1,4 +1,4 @@
-import { ClaimedTask } from '../tasks/tasks.types';
+import { ClaimedTask } from './queue.types';
 import { CategoryLimits } from './category-limits';
 
 let nextId = 1;
@@ -6,7 +6,7 @@ function task(cate: string, concurrency: number | null): ClaimedTask {
   const id = String(nextId++);
   return {
     id,
-    version: 1,
+    claim_token: 1,
     attempts: 1,
     cate,
     key: id,

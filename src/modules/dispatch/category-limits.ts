@@ -1,4 +1,4 @@
-import { ClaimedTask } from '../tasks/tasks.types';
+import { ClaimedTask } from './queue.types';
 
 /**
  * Per-category concurrency caps of one worker (handlers.concurrency, per replica). The worker

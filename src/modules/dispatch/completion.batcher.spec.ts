@@ -1,7 +1,7 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
-import { TasksRepository } from '../tasks/tasks.repository';
-import { AttemptRecord, OutcomeBatch } from '../tasks/tasks.types';
+import { AttemptRecord } from '../tasks/tasks.types';
 import { Completion, CompletionBatcher } from './completion.batcher';
+import { OutcomeBatch } from './queue.types';
 
 function failure(id: string, error: string): Completion {
   const attempt: AttemptRecord = {
@@ -17,14 +17,14 @@ function failure(id: string, error: string): Completion {
     error,
   };
   return {
-    claim: { id, version: 1, attempts: 1 },
+    claim: { id, claim_token: 1 },
     outcome: { kind: 'retry', delayMs: 100, error },
     attempt,
   };
 }
 
 function delivered(id: string): Completion {
-  return { claim: { id, version: 1, attempts: 1 }, outcome: { kind: 'ok' } };
+  return { claim: { id, claim_token: 1 }, outcome: { kind: 'ok' } };
 }
 
 /** A repository that records every batch written, refusing those `refuse` picks. */
@@ -40,7 +40,7 @@ function fakeRepository(refuse: (batch: OutcomeBatch) => Error | undefined) {
       return Promise.resolve({ delivered: 0, failures: 0, released: 0 });
     }),
   };
-  return { repository: repository as unknown as TasksRepository, written, tried };
+  return { repository, written, tried };
 }
 
 function sqlError(code: string): Error {
@@ -60,7 +60,7 @@ describe('CompletionBatcher', () => {
 
   it('stores an error text holding NUL bytes with the NULs replaced', async () => {
     const { repository, written } = fakeRepository(() => undefined);
-    const batcher = new CompletionBatcher(repository, 'me', () => undefined);
+    const batcher = new CompletionBatcher(repository, () => undefined);
     batcher.add(failure('1', 'HTTP 500: bad\u0000byte'));
     await batcher.drain(1000);
     expect(written[0].failures[0].error).toBe('HTTP 500: bad\uFFFDbyte');
@@ -72,7 +72,7 @@ describe('CompletionBatcher', () => {
     const { repository, written } = fakeRepository((batch) =>
       batch.failures.some((f) => f.error === poison) ? sqlError('22021') : undefined,
     );
-    const batcher = new CompletionBatcher(repository, 'me', () => undefined);
+    const batcher = new CompletionBatcher(repository, () => undefined);
     batcher.add(delivered('1'));
     await Promise.resolve();
     for (const id of ['2', '3', '4', '5']) batcher.add(delivered(id));
@@ -91,7 +91,7 @@ describe('CompletionBatcher', () => {
     const { repository, written } = fakeRepository((batch) =>
       batch.delivered.some((d) => d.id === '2') ? sqlError('23514') : undefined,
     );
-    const batcher = new CompletionBatcher(repository, 'me', () => undefined);
+    const batcher = new CompletionBatcher(repository, () => undefined);
     batcher.add(delivered('1'));
     batcher.add(delivered('2'));
     batcher.add(delivered('3'));
@@ -105,7 +105,7 @@ describe('CompletionBatcher', () => {
     const { repository, written, tried } = fakeRepository(() =>
       failures-- > 0 ? new Error('Connection terminated unexpectedly') : undefined,
     );
-    const batcher = new CompletionBatcher(repository, 'me', () => undefined);
+    const batcher = new CompletionBatcher(repository, () => undefined);
     batcher.add(delivered('1'));
     batcher.add(delivered('2'));
     await batcher.drain(5000);

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TasksRepository } from '../tasks/tasks.repository';
-import { AttemptRecord, ClaimRef, FailureUpdate } from '../tasks/tasks.types';
+import { AttemptRecord } from '../tasks/tasks.types';
+import { QueueRepository } from './queue.repository';
+import { ClaimRef, FailureUpdate } from './queue.types';
 import { Outcome } from './retry-policy';
 import { withTimeout } from './with-timeout';
 
@@ -38,9 +39,7 @@ export class CompletionBatcher {
   private closed = false;
 
   constructor(
-    private readonly tasks: TasksRepository,
-    /** The worker whose claims these are (releases are fenced by owner). */
-    private readonly owner: string,
+    private readonly repository: Pick<QueueRepository, 'recordOutcomes'>,
     /** Called after a write that put tasks back in the queue for a later attempt. */
     private readonly onRetriesScheduled: () => void,
   ) {}
@@ -96,7 +95,7 @@ export class CompletionBatcher {
       return;
     }
     const [completion] = batch;
-    const task = `task ${completion.claim.id} (attempt ${completion.claim.attempts})`;
+    const task = `task ${completion.claim.id} (claim ${completion.claim.claim_token})`;
     if (this.bare.has(completion)) {
       this.logger.error(
         `dropping the outcome of ${task}, refused by the database: ${String(error)}`,
@@ -119,7 +118,7 @@ export class CompletionBatcher {
     const released: ClaimRef[] = [];
     const attempts: AttemptRecord[] = [];
     for (const { claim, outcome, attempt } of batch) {
-      const ref = { id: claim.id, version: claim.version, attempts: claim.attempts };
+      const ref: ClaimRef = { id: claim.id, claim_token: claim.claim_token };
       if (attempt) attempts.push({ ...attempt, error: attempt.error && storable(attempt.error) });
       switch (outcome.kind) {
         case 'ok':
@@ -141,7 +140,7 @@ export class CompletionBatcher {
           break;
       }
     }
-    await this.tasks.recordOutcomes({ owner: this.owner, delivered, failures, released, attempts });
+    await this.repository.recordOutcomes({ delivered, failures, released, attempts });
     if (failures.some((f) => !f.final) || released.length > 0) this.onRetriesScheduled();
   }
 }

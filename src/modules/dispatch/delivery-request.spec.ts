@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { ClaimedTask } from '../tasks/tasks.types';
+import { ClaimedTask } from './queue.types';
 import { buildDeliveryRequest, DELIVERY_HEADERS } from './delivery-request';
 import { WEBHOOK_HEADERS } from './webhook-signature';
 
@@ -8,7 +8,7 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 function claimed(overrides: Partial<ClaimedTask> = {}): ClaimedTask {
   return {
     id: '1',
-    version: 1,
+    claim_token: 1,
     attempts: 1,
     cate: 'orders',
     key: '42',

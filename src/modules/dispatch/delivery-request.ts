@@ -1,5 +1,5 @@
 import { trimEpoch } from '../../common/epoch';
-import { ClaimedTask } from '../tasks/tasks.types';
+import { ClaimedTask } from './queue.types';
 import { webhookHeaders } from './webhook-signature';
 
 export const DELIVERY_HEADERS = {

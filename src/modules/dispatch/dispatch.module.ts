@@ -1,14 +1,14 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { MetricsModule } from '../metrics/metrics.module';
-import { TasksModule } from '../tasks/tasks.module';
 import { CallbackClient } from './callback.client';
 import { DispatchWorker } from './dispatch.worker';
 import { LeaseSweeper } from './lease.sweeper';
+import { QueueRepository } from './queue.repository';
 
 @Module({
-  imports: [HttpModule, TasksModule, MetricsModule],
-  providers: [CallbackClient, DispatchWorker, LeaseSweeper],
+  imports: [HttpModule, MetricsModule],
+  providers: [QueueRepository, CallbackClient, DispatchWorker, LeaseSweeper],
   exports: [DispatchWorker],
 })
 export class DispatchModule {}

@@ -11,13 +11,20 @@ import { performance } from 'node:perf_hooks';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DATABASE_URL } from '../../database/database.module';
 import { DispatchMetrics } from '../metrics/dispatch.metrics';
-import { TasksRepository } from '../tasks/tasks.repository';
-import { AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
+import { AttemptRecord } from '../tasks/tasks.types';
 import { CallbackClient } from './callback.client';
 import { CategoryLimits } from './category-limits';
 import { Completion, CompletionBatcher } from './completion.batcher';
 import { buildDeliveryRequest } from './delivery-request';
-import { attemptOutcome, AttemptResult, decideOutcome, RetryPolicy } from './retry-policy';
+import { QueueRepository } from './queue.repository';
+import { ClaimedTask } from './queue.types';
+import {
+  attemptOutcome,
+  AttemptResult,
+  decideOutcome,
+  RetryPolicy,
+  retryPolicyOf,
+} from './retry-policy';
 import { WakeSignal } from './wake-signal';
 import { WakeupListener } from './wakeup.listener';
 import { withTimeout } from './with-timeout';
@@ -30,12 +37,18 @@ interface Delivery {
 }
 
 const ERROR_BACKOFF_MS = 1000;
+/**
+ * Of the shutdown budget, the part kept for writing outcomes after deliveries were cut off: a
+ * quarter of it, at most 2 s (one batched write takes milliseconds when the database is there).
+ */
+const DRAIN_SHARE = 0.25;
+const DRAIN_RESERVE_MAX_MS = 2000;
 
 /**
  * The per-replica dispatch loop: claim due tasks in batches under a lease, deliver each with
  * bounded concurrency, record outcomes through the batcher, then sleep until the next due time,
  * a NOTIFY, a free slot (when waiting for one) or the fallback poll — whichever comes first.
- * It holds no SQL and no HTTP details: those are in TasksRepository and CallbackClient.
+ * It holds no SQL and no HTTP details: those are in QueueRepository and CallbackClient.
  */
 @Injectable()
 export class DispatchWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -54,20 +67,16 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   private waitingForSlot = false;
 
   constructor(
-    private readonly tasks: TasksRepository,
+    private readonly queue: QueueRepository,
     private readonly client: CallbackClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) databaseUrl: string,
     private readonly metrics: DispatchMetrics,
   ) {
     metrics.trackInFlight(() => this.inFlight);
-    this.completions = new CompletionBatcher(tasks, this.workerId, () => this.wake());
+    this.completions = new CompletionBatcher(queue, () => this.wake());
     this.listener = new WakeupListener(databaseUrl, () => this.wake());
-    this.policy = {
-      maxAttempts: config.maxAttempts,
-      baseDelayMs: config.retryBaseDelayMs,
-      maxDelayMs: config.retryMaxDelayMs,
-    };
+    this.policy = retryPolicyOf(config);
   }
 
   get running(): boolean {
@@ -100,19 +109,25 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * Stops claiming, lets running deliveries finish within the shutdown timeout, cuts off the
-   * rest and releases their claims, then writes every outcome. Safe to call more than once.
+   * Stops claiming, lets running deliveries finish, cuts off the rest (a delivery whose response
+   * status had arrived keeps its result; one cut off before that is released), then writes every
+   * outcome — all within one budget, SHUTDOWN_TIMEOUT_MS, of which the last quarter (at most
+   * 2 s) is kept for the writes. Safe to call more than once.
    */
   async stop(): Promise<void> {
     if (this.state !== 'running') return;
+    const budgetMs = this.config.shutdownTimeoutMs;
+    const deadline = performance.now() + budgetMs;
+    const drainReserveMs = Math.min(budgetMs * DRAIN_SHARE, DRAIN_RESERVE_MAX_MS);
     this.state = 'stopping';
     this.wakeSignal.wake();
     await this.loopDone;
     await this.listener.stop();
-    await withTimeout(this.settled(), this.config.shutdownTimeoutMs);
+    const deliveriesMs = deadline - drainReserveMs - performance.now();
+    if (deliveriesMs > 0) await withTimeout(this.settled(), deliveriesMs);
     for (const delivery of this.deliveries) delivery.cutOff.abort();
     await this.settled();
-    await this.completions.drain(this.config.shutdownTimeoutMs);
+    await this.completions.drain(Math.max(0, deadline - performance.now()));
     this.completions.close();
     this.client.close();
     this.state = 'stopped';
@@ -145,7 +160,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     const { callbackTimeoutMs, leaseMarginMs } = this.config;
     const claimTimed = this.metrics.claimTimer();
     const claimedAt = performance.now(); // before the claim: the lease starts no earlier
-    const claimed = await this.tasks.claimDue(
+    const claimed = await this.queue.claimDue(
       this.workerId,
       wanted,
       callbackTimeoutMs,
@@ -171,7 +186,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     for (const task of overCap) this.completions.add({ claim: task, outcome: { kind: 'release' } });
     this.backlog = claimed.length === wanted;
     if (this.backlog || this.state !== 'running') return;
-    const delayMs = await this.tasks.nextDueDelayMs(this.limits.atCap());
+    const delayMs = await this.queue.nextDueDelayMs(this.limits.atCap());
     const poll = this.config.pollIntervalMs;
     await this.wakeSignal.sleep(delayMs === null ? poll : Math.min(Math.max(delayMs, 0), poll));
   }
@@ -198,7 +213,9 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * One attempt and what to record of it; a claim cut off by shutdown is released instead.
+   * One attempt and what to record of it. A claim cut off by shutdown before its response status
+   * arrived is released (the attempt given back); once the status is in, the result stands —
+   * a 2xx whose body was still being read is a delivery, not a release to be sent again.
    * `claimedAt` (monotonic, taken before the claim) carries the database clock of the claim
    * forward to the attempt's start.
    */
@@ -213,7 +230,9 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     const startedAtMs =
       task.claimed_at_ms === undefined ? Date.now() : task.claimed_at_ms + (started - claimedAt);
     const result = await this.attempt(task, startedAtMs, cutOff);
-    if (cutOff.aborted) return { claim: task, outcome: { kind: 'release' } };
+    if (cutOff.aborted && result.kind !== 'response') {
+      return { claim: task, outcome: { kind: 'release' } };
+    }
     const policy = { ...this.policy, maxAttempts: task.max_attempts ?? this.policy.maxAttempts };
     const outcome = decideOutcome(result, task.attempts, policy);
     const attempt: AttemptRecord = {

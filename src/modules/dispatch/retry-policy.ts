@@ -7,7 +7,9 @@ export type AttemptResult =
   | { kind: 'connection_error'; message: string }
   | { kind: 'blocked'; message: string }
   | { kind: 'no_handler' }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** The replica holding the claim stopped or lost the database (found by the sweeper). */
+  | { kind: 'lease_expired'; owner: string | null };
 
 /** What the dispatcher records for the attempt. */
 export type Outcome =
@@ -87,6 +89,10 @@ export function describeFailure(result: AttemptResult): string {
       return 'no handler: the task has none and its category has no handler registered';
     case 'error':
       return truncate(`delivery error: ${result.message}`);
+    case 'lease_expired':
+      return truncate(
+        `lease expired: the delivering replica${result.owner ? ` ${result.owner}` : ''} stopped or lost the database`,
+      );
   }
 }
 
@@ -103,10 +109,24 @@ export function attemptOutcome(result: AttemptResult): AttemptOutcome {
     case 'blocked':
     case 'no_handler':
     case 'error':
+    case 'lease_expired':
       return result.kind;
   }
 }
 
 function truncate(text: string): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+/** The service-wide retry policy from the configuration (a category may lower maxAttempts). */
+export function retryPolicyOf(config: {
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+}): RetryPolicy {
+  return {
+    maxAttempts: config.maxAttempts,
+    baseDelayMs: config.retryBaseDelayMs,
+    maxDelayMs: config.retryMaxDelayMs,
+  };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rowsOf } from '../../database/query-rows';
+import { retryTransient } from '../../database/transient-retry';
 import * as sql from './handlers.sql';
 
 export interface HandlerRow {
@@ -33,7 +34,7 @@ export class HandlersRepository {
       value !== undefined,
       value ?? null,
     ];
-    await this.dataSource.query(sql.UPSERT_HANDLER, [
+    await this.query(sql.UPSERT_HANDLER, [
       cate,
       url,
       ...pair(settings.maxAttempts),
@@ -44,18 +45,21 @@ export class HandlersRepository {
   }
 
   async find(cate: string): Promise<HandlerRow | undefined> {
-    const rows = rowsOf<HandlerRow>(await this.dataSource.query(sql.FIND_HANDLER, [cate]));
+    const rows = rowsOf<HandlerRow>(await this.query(sql.FIND_HANDLER, [cate]));
     return rows[0];
   }
 
   async list(afterCate: string | undefined, limit: number): Promise<HandlerRow[]> {
-    return rowsOf<HandlerRow>(
-      await this.dataSource.query(sql.LIST_HANDLERS, [afterCate ?? null, limit]),
-    );
+    return rowsOf<HandlerRow>(await this.query(sql.LIST_HANDLERS, [afterCate ?? null, limit]));
   }
 
   /** True when the category existed. */
   async delete(cate: string): Promise<boolean> {
-    return rowsOf(await this.dataSource.query(sql.DELETE_HANDLER, [cate])).length > 0;
+    return rowsOf(await this.query(sql.DELETE_HANDLER, [cate])).length > 0;
+  }
+
+  /** One statement in autocommit, run again after a deadlock or lock timeout (retryTransient). */
+  private query(text: string, params: unknown[]): Promise<unknown> {
+    return retryTransient(() => this.dataSource.query<unknown>(text, params));
   }
 }

@@ -1,4 +1,5 @@
-import { AttemptOutcome, AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
+import { ClaimedTask } from '../dispatch/queue.types';
+import { AttemptOutcome, AttemptRecord } from '../tasks/tasks.types';
 import { ATTEMPT_OUTCOMES } from '../tasks/tasks.types';
 import { DispatchMetrics } from './dispatch.metrics';
 import { MetricsRegistry } from './metrics.registry';
@@ -8,7 +9,7 @@ const DUE_MS = 1_800_000_000_000;
 function claimed(overrides: Partial<ClaimedTask> = {}): ClaimedTask {
   return {
     id: '1',
-    version: 1,
+    claim_token: 1,
     attempts: 1,
     cate: 'c',
     key: '42',
@@ -78,6 +79,7 @@ describe('DispatchMetrics', () => {
       'blocked',
       'no_handler',
       'error',
+      'lease_expired',
     ];
     expect([...ATTEMPT_OUTCOMES].sort()).toStrictEqual([...all].sort());
   });

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { ATTEMPT_OUTCOMES, AttemptOutcome, AttemptRecord, ClaimedTask } from '../tasks/tasks.types';
+import { ATTEMPT_OUTCOMES, AttemptOutcome, AttemptRecord } from '../tasks/tasks.types';
+
+/** What the lag of a first attempt is measured against. */
+export interface AttemptedTask {
+  in_advance: boolean;
+  due_epoch: string;
+}
 import { MetricsRegistry } from './metrics.registry';
 
 /** 1 ms to 60 s: lateness targets are milliseconds, a backlog after downtime is minutes. */
@@ -56,7 +62,7 @@ export class DispatchMetrics {
     });
     this.rescued = new Counter({
       name: 'delay_tasks_leases_rescued_total',
-      help: 'Tasks whose lease expired and that the sweeper returned to the queue',
+      help: 'Tasks whose lease expired, found by the sweeper (each counted as a lease_expired attempt)',
       registers,
     });
     const inFlight = (): number => this.inFlightSource();
@@ -87,7 +93,7 @@ export class DispatchMetrics {
    * are early by design, so they are left out too. The due time is the database's and the start
    * this replica's: clock skew between them shows up here, which is why negatives count as 0.
    */
-  attemptFinished(task: ClaimedTask, attempt: AttemptRecord): void {
+  attemptFinished(task: AttemptedTask, attempt: AttemptRecord): void {
     this.attempts.get(attempt.outcome)?.inc();
     this.attemptDuration.observe(attempt.durationMs / 1000);
     if (attempt.attempt === 1 && !task.in_advance) {
@@ -95,7 +101,13 @@ export class DispatchMetrics {
     }
   }
 
+  /**
+   * Leases the sweeper found expired: each is an attempt with outcome lease_expired (retried
+   * after backoff, or failed when it was the last).
+   */
   leasesRescued(count: number): void {
-    if (count > 0) this.rescued.inc(count);
+    if (count === 0) return;
+    this.rescued.inc(count);
+    this.attempts.get('lease_expired')?.inc(count);
   }
 }

@@ -36,7 +36,7 @@ export class TasksBatchService {
         `tasks[${result.item}].timestamp ${timestamp} is more than 60 seconds in the past`,
       );
     }
-    this.notifier.taskScheduled(result.earliestDueInMs);
+    if (result.earliestDueInMs !== null) this.notifier.taskScheduled(result.earliestDueInMs);
     return { count: result.count };
   }
 

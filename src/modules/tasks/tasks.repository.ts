@@ -1,45 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DispatchPool } from '../../database/dispatch-pool';
 import { affectedOf, rowsOf } from '../../database/query-rows';
+import { retryTransient } from '../../database/transient-retry';
 import * as sql from './tasks.sql';
 import {
-  AttemptRecord,
   AttemptRow,
   BatchTaskInput,
   BatchUpsertResult,
-  ClaimedTask,
-  ClaimRef,
-  FailureUpdate,
   ListAttemptsFilter,
   ListTasksFilter,
-  OutcomeBatch,
-  OutcomeCounts,
   RetryRow,
   TaskRow,
   TaskStatsRow,
+  UpsertResult,
   UpsertTaskInput,
 } from './tasks.types';
 
-/** The only code that runs SQL against `tasks` (see tasks.sql.ts for the statements). */
+/**
+ * The API's SQL against `tasks` and `task_attempts` (tasks.sql.ts); the queue's state machine is
+ * dispatch/QueueRepository's.
+ */
 @Injectable()
 export class TasksRepository {
-  constructor(
-    private readonly dataSource: DataSource,
-    /** The dispatcher's hot path runs on its own connections (see DispatchPool). */
-    private readonly dispatchPool: DispatchPool,
-  ) {}
+  constructor(private readonly dataSource: DataSource) {}
 
-  /** Returns the delay until the task is due, or undefined when its time is too far in the past. */
-  async upsert(input: UpsertTaskInput): Promise<{ dueInMs: number } | undefined> {
-    const rows = await this.rows<{ due_in_ms: number }>(sql.UPSERT_TASK, [
-      input.cate,
-      input.key,
-      input.timestamp,
-      input.paramsJson,
-      input.handler,
-    ]);
-    return rows[0] && { dueInMs: rows[0].due_in_ms };
+  /**
+   * Returns whether the task was written (false: identical to the stored one, nothing changed) and
+   * the delay until it is due, or undefined when its time is too far in the past.
+   */
+  async upsert(input: UpsertTaskInput): Promise<UpsertResult | undefined> {
+    const [row] = await this.rows<{ too_old: boolean; written: boolean; due_in_ms: number }>(
+      sql.UPSERT_TASK,
+      [input.cate, input.key, input.timestamp, input.paramsJson, input.handler],
+    );
+    return row.too_old ? undefined : { written: row.written, dueInMs: row.due_in_ms };
   }
 
   /**
@@ -49,7 +43,7 @@ export class TasksRepository {
   async upsertBatch(cate: string, items: BatchTaskInput[]): Promise<BatchUpsertResult> {
     const [row] = await this.rows<{
       too_old_item: number | null;
-      written: number;
+      accepted: number;
       earliest_due_in_ms: number | null;
     }>(sql.UPSERT_TASKS, [
       cate,
@@ -59,7 +53,7 @@ export class TasksRepository {
       items.map((i) => i.handler),
     ]);
     if (row.too_old_item !== null) return { kind: 'too_old', item: row.too_old_item };
-    return { kind: 'written', count: row.written, earliestDueInMs: row.earliest_due_in_ms ?? 0 };
+    return { kind: 'written', count: row.accepted, earliestDueInMs: row.earliest_due_in_ms };
   }
 
   /** Re-queues a failed task; undefined when there is no such task (see RETRY_TASK). */
@@ -109,92 +103,6 @@ export class TasksRepository {
     return this.rows<TaskRow>(text, params);
   }
 
-  /**
-   * `timeoutMs` is the default callback timeout; the lease is a category's timeout + margin.
-   * Tasks of `skipCates` (categories at the worker's concurrency cap) are left alone.
-   */
-  async claimDue(
-    owner: string,
-    limit: number,
-    timeoutMs: number,
-    leaseMarginMs: number,
-    skipCates: string[] = [],
-  ): Promise<ClaimedTask[]> {
-    const values = [limit, owner, timeoutMs, leaseMarginMs, skipCates];
-    return (await this.dispatchPool.query<ClaimedTask>('claim_due', sql.CLAIM_DUE, values)).rows;
-  }
-
-  async nextDueDelayMs(skipCates: string[] = []): Promise<number | null> {
-    const { rows } = await this.dispatchPool.query<{ delay_ms: number | null }>(
-      'next_due_delay',
-      sql.NEXT_DUE_DELAY,
-      [skipCates],
-    );
-    return rows[0]?.delay_ms ?? null;
-  }
-
-  /** Deletes delivered tasks whose claim is still current; returns how many. */
-  async completeDelivered(claims: ClaimRef[]): Promise<number> {
-    if (claims.length === 0) return 0;
-    return this.affected(sql.COMPLETE_DELIVERED, claimArrays(claims));
-  }
-
-  async recordFailures(failures: FailureUpdate[]): Promise<number> {
-    if (failures.length === 0) return 0;
-    return this.affected(sql.RECORD_FAILURES, failureArrays(failures));
-  }
-
-  /**
-   * Writes one batch of delivery outcomes and its attempt history in a single transaction, so
-   * that a batch retried after an error is neither half applied nor recorded twice.
-   */
-  async recordOutcomes(batch: OutcomeBatch): Promise<OutcomeCounts> {
-    return this.dispatchPool.transaction(async (run) => {
-      const counts: OutcomeCounts = { delivered: 0, failures: 0, released: 0 };
-      if (batch.delivered.length > 0) {
-        counts.delivered = await run(
-          'complete_delivered',
-          sql.COMPLETE_DELIVERED,
-          claimArrays(batch.delivered),
-        );
-      }
-      if (batch.failures.length > 0) {
-        counts.failures = await run(
-          'record_failures',
-          sql.RECORD_FAILURES,
-          failureArrays(batch.failures),
-        );
-      }
-      if (batch.released.length > 0) {
-        const values = [...claimArrays(batch.released), batch.owner];
-        counts.released = await run('release_claims', sql.RELEASE_CLAIMS, values);
-      }
-      if (batch.attempts.length > 0) {
-        await run('insert_attempts', sql.INSERT_ATTEMPTS, attemptArrays(batch.attempts));
-      }
-      return counts;
-    });
-  }
-
-  /** Returns `owner`'s claims to the queue without counting the attempt. */
-  async release(owner: string, claims: ClaimRef[]): Promise<number> {
-    if (claims.length === 0) return 0;
-    return this.affected(sql.RELEASE_CLAIMS, [...claimArrays(claims), owner]);
-  }
-
-  /** Frees expired leases; `failed` counts the tasks whose lost lease was their last attempt. */
-  async rescueExpiredLeases(
-    limit: number,
-    defaultMaxAttempts: number,
-  ): Promise<{ rescued: number; failed: number }> {
-    const { rows } = await this.dispatchPool.query<{ exhausted: boolean }>(
-      'rescue_leases',
-      sql.RESCUE_EXPIRED_LEASES,
-      [limit, defaultMaxAttempts],
-    );
-    return { rescued: rows.length, failed: rows.filter((row) => row.exhausted).length };
-  }
-
   /** Counts by state, each exact up to `exactUpTo` (see TASK_STATS), and the oldest due age. */
   async stats(exactUpTo: number): Promise<TaskStatsRow> {
     const [row] = await this.rows<TaskStatsRow>(sql.TASK_STATS, [exactUpTo]);
@@ -205,12 +113,14 @@ export class TasksRepository {
     await this.dataSource.query(sql.NOTIFY_DUE);
   }
 
+  /** One statement in autocommit, run again after a deadlock or lock timeout (retryTransient). */
   private async affected(text: string, params: unknown[]): Promise<number> {
-    return affectedOf(await this.dataSource.query(text, params));
+    return affectedOf(await retryTransient(() => this.dataSource.query<unknown>(text, params)));
   }
 
+  /** One statement in autocommit, run again after a deadlock or lock timeout (retryTransient). */
   private async rows<T = unknown>(text: string, params: unknown[]): Promise<T[]> {
-    return rowsOf<T>(await this.dataSource.query(text, params));
+    return rowsOf<T>(await retryTransient(() => this.dataSource.query<unknown>(text, params)));
   }
 }
 
@@ -226,32 +136,4 @@ export function listTasksQuery(filter: ListTasksFilter): { text: string; params:
   if (cate !== undefined) return { text: sql.LIST_TASKS_OF_CATE, params: [cate, after, limit] };
   if (state !== undefined) return { text: sql.LIST_TASKS_IN_STATE, params: [state, after, limit] };
   return { text: sql.LIST_TASKS, params: [after, limit] };
-}
-
-function claimArrays(claims: ClaimRef[]): [string[], number[], number[]] {
-  return [claims.map((c) => c.id), claims.map((c) => c.version), claims.map((c) => c.attempts)];
-}
-
-function failureArrays(failures: FailureUpdate[]): unknown[] {
-  return [
-    ...claimArrays(failures),
-    failures.map((f) => f.final),
-    failures.map((f) => Math.max(0, Math.round(f.delayMs))),
-    failures.map((f) => f.error),
-  ];
-}
-
-function attemptArrays(attempts: AttemptRecord[]): unknown[] {
-  return [
-    attempts.map((a) => a.taskId),
-    attempts.map((a) => a.cate),
-    attempts.map((a) => a.key),
-    attempts.map((a) => a.deliveryId),
-    attempts.map((a) => a.attempt),
-    attempts.map((a) => a.startedAtMs),
-    attempts.map((a) => Math.round(a.durationMs)),
-    attempts.map((a) => a.statusCode),
-    attempts.map((a) => a.outcome),
-    attempts.map((a) => a.error),
-  ];
 }

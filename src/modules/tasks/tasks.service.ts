@@ -64,7 +64,8 @@ export class TasksService {
         `timestamp ${dto.timestamp} is more than 60 seconds in the past`,
       );
     }
-    this.notifier.taskScheduled(result.dueInMs);
+    // An unchanged re-POST wrote nothing: the dispatchers already know of the task.
+    if (result.written) this.notifier.taskScheduled(result.dueInMs);
   }
 
   /** Removes the task; with exec it is first handed over for immediate delivery. Idempotent. */

@@ -1,6 +1,7 @@
 /**
- * Every statement against `tasks`. Parameters are numbered and cast; times are compared with the
- * database clock (now()), never a replica's. Only TasksRepository uses these.
+ * The API's statements against `tasks` and `task_attempts`; the queue's (claim, complete,
+ * release, rescue) are in dispatch/queue.sql.ts. Parameters are numbered and cast; times are
+ * compared with the database clock (now()), never a replica's. Only TasksRepository uses these.
  */
 
 /** Columns a reader needs, with key/params/times as exact text. */
@@ -11,32 +12,51 @@ const TASK_COLUMNS = `
   extract(epoch FROM t.run_at)::text AS run_epoch`;
 
 /**
- * An upsert of an existing (cate, key) makes a new occurrence: new version (which fences any
- * delivery of the old one still in flight), new delivery id, attempts reset, lease dropped.
+ * An upsert of an existing (cate, key) with anything changed makes a new occurrence: new version,
+ * new delivery id, attempts reset, lease dropped (a delivery of the old occurrence still in flight
+ * can no longer complete it: the row is pending again). A re-POST that changes nothing (same due
+ * time, params text and handler as stored, the task pending or running) writes nothing and keeps
+ * the delivery id, so a client retrying its POST after a timeout causes no second delivery. A
+ * failed task is revived by any re-POST.
  */
 const UPSERT_CONFLICT = `
   ON CONFLICT (cate, key) WHERE NOT in_advance DO UPDATE SET
     due_at = excluded.due_at, run_at = excluded.run_at, params = excluded.params,
     handler = excluded.handler, in_advance = false, state = 'pending', version = t.version + 1,
     attempts = 0, delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL,
-    last_error = NULL, updated_at = now()`;
+    leased_at = NULL, last_error = NULL, updated_at = now()
+  WHERE t.state = 'failed' OR t.due_at IS DISTINCT FROM excluded.due_at
+    OR t.params::text IS DISTINCT FROM excluded.params::text
+    OR t.handler IS DISTINCT FROM excluded.handler`;
 
 /**
  * Create or replace (cate, key) (see UPSERT_CONFLICT). The WHERE refuses times more than 60 s in
- * the past by the database clock: no row, no write.
+ * the past by the database clock: no row, no write (too_old). An unchanged re-POST writes no row
+ * either (written false); due_in_ms is then the stored task's (the outer SELECT sees the table as
+ * it was before the statement).
  * $1 cate, $2 key, $3 due (unix seconds), $4 params json, $5 handler.
  */
 export const UPSERT_TASK = `
-  INSERT INTO tasks AS t (cate, key, due_at, run_at, params, handler)
-  SELECT $1::text, $2::numeric, to_timestamp($3::float8), to_timestamp($3::float8), $4::json, $5::text
-  WHERE to_timestamp($3::float8) >= now() - interval '60 seconds'
-  ${UPSERT_CONFLICT}
-  RETURNING (extract(epoch FROM (t.run_at - now())) * 1000)::float8 AS due_in_ms`;
+  WITH written AS (
+    INSERT INTO tasks AS t (cate, key, due_at, run_at, params, handler)
+    SELECT $1::text, $2::numeric, to_timestamp($3::float8), to_timestamp($3::float8), $4::json,
+      $5::text
+    WHERE to_timestamp($3::float8) >= now() - interval '60 seconds'
+    ${UPSERT_CONFLICT}
+    RETURNING t.run_at
+  )
+  SELECT to_timestamp($3::float8) < now() - interval '60 seconds' AS too_old,
+    EXISTS (SELECT 1 FROM written) AS written,
+    (extract(epoch FROM (coalesce((SELECT run_at FROM written), (
+      SELECT s.run_at FROM tasks s
+      WHERE s.cate = $1::text AND s.key = $2::numeric AND NOT s.in_advance)) - now())) * 1000
+    )::float8 AS due_in_ms`;
 
 /**
  * Batch upsert of tasks of category $1, all or nothing, in one statement: when any item is more
  * than 60 s in the past (database clock) nothing is written and too_old_item names the first
- * (0-based). Keys must be distinct (the caller checks: ON CONFLICT cannot touch a row twice).
+ * (0-based). Items identical to their stored task are accepted without a write (UPSERT_CONFLICT);
+ * earliest_due_in_ms covers the rows written (null: none). Keys must be distinct (the caller checks: ON CONFLICT cannot touch a row twice).
  * Rows are written in key order so that concurrent batches lock shared keys in the same order
  * and cannot deadlock. $2 keys, $3 dues (unix seconds), $4 params json, $5 handlers (NULL: the
  * category's).
@@ -56,7 +76,8 @@ export const UPSERT_TASKS = `
     ${UPSERT_CONFLICT}
     RETURNING t.run_at
   )
-  SELECT (SELECT item FROM too_old)::int AS too_old_item, count(*)::int AS written,
+  SELECT (SELECT item FROM too_old)::int AS too_old_item,
+    (SELECT count(*) FROM input)::int AS accepted,
     (extract(epoch FROM (min(written.run_at) - now())) * 1000)::float8 AS earliest_due_in_ms
   FROM written`;
 
@@ -79,7 +100,7 @@ export const DELETE_TASK = `DELETE FROM tasks t WHERE ${MATCH_TASK} RETURNING t.
 export const EXEC_TASK = `
   UPDATE tasks t SET
     in_advance = true, run_at = now(), state = 'pending', version = t.version + 1, attempts = 0,
-    delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL,
+    delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL,
     last_error = NULL, updated_at = now()
   WHERE ${MATCH_TASK}
   RETURNING t.id`;
@@ -99,7 +120,7 @@ export const RETRY_TASK = `
   ), retried AS (
     UPDATE tasks t SET
       state = 'pending', run_at = now(), attempts = 0, version = t.version + 1,
-      lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+      lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, updated_at = now()
     FROM target WHERE t.id = target.id AND target.state = 'failed'
     RETURNING t.id
   )
@@ -204,120 +225,6 @@ export const LIST_TASKS_IN_STATE_OF_CATE = listPage(
   't.state, t.id',
   '$4::int',
 );
-
-/**
- * Claim up to $1 due tasks for worker $2. FOR UPDATE SKIP LOCKED lets concurrent claimers take
- * disjoint rows without waiting on each other. The lease is how long the claimer owns the row
- * before the sweeper hands it back: the category's timeout (else $3 ms) plus a margin of $4 ms.
- * attempts counts claims, so (id, version, attempts) names this claim and fences its completion.
- * The handler and the category's settings are read now, at delivery time: the task's own
- * handler, else the category's current one. $5: categories this worker is at the concurrency
- * cap of; their due rows are read from the index and passed over, so a capped category with a
- * large due backlog makes each claim walk that backlog. claimed_at_ms is the database clock at
- * the claim: the worker dates attempts and webhook signatures by it, not by its own clock.
- */
-export const CLAIM_DUE = `
-  WITH due AS (
-    SELECT t.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets
-    FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
-    WHERE t.state = 'pending' AND t.run_at <= now() AND t.cate <> ALL($5::text[])
-    ORDER BY t.run_at, t.id
-    LIMIT $1
-    FOR UPDATE OF t SKIP LOCKED
-  )
-  UPDATE tasks t SET
-    state = 'running', attempts = t.attempts + 1, lease_owner = $2::text,
-    lease_expires_at = now() + (coalesce(due.timeout_ms, $3::int) + $4::int) * interval '1 millisecond'
-  FROM due WHERE t.id = due.id
-  RETURNING t.id::text AS id, t.cate, t.key::text AS key, t.params::text AS params,
-    t.in_advance, t.version, t.attempts, t.delivery_id::text AS delivery_id,
-    extract(epoch FROM t.due_at)::text AS due_epoch,
-    coalesce(t.handler, due.category_url) AS handler_url,
-    due.max_attempts, due.timeout_ms, due.concurrency, coalesce(due.secrets, '{}') AS secrets,
-    (extract(epoch FROM now()) * 1000)::float8 AS claimed_at_ms`;
-
-/**
- * Milliseconds (database clock) until the earliest pending task may run; null when none. $1:
- * categories to leave out (at this worker's cap: a finished delivery wakes the worker for them).
- */
-export const NEXT_DUE_DELAY = `
-  SELECT (extract(epoch FROM (min(run_at) - now())) * 1000)::float8 AS delay_ms
-  FROM tasks WHERE state = 'pending' AND cate <> ALL($1::text[])`;
-
-/** Fence shared by completions: only the holder of this exact claim may complete it. */
-const CLAIM_FENCE = `
-  t.id = c.id AND t.version = c.version AND t.attempts = c.attempts AND t.state = 'running'`;
-
-/** Delivered: the row leaves the hot table. $1 ids, $2 versions, $3 attempts. */
-export const COMPLETE_DELIVERED = `
-  DELETE FROM tasks t
-  USING unnest($1::bigint[], $2::int[], $3::int[]) AS c(id, version, attempts)
-  WHERE ${CLAIM_FENCE}`;
-
-/**
- * Failed attempt: back to pending after a delay, or failed for good when final.
- * $1 ids, $2 versions, $3 attempts, $4 final flags, $5 delays (ms), $6 errors.
- */
-export const RECORD_FAILURES = `
-  UPDATE tasks t SET
-    state = CASE WHEN c.final THEN 'failed' ELSE 'pending' END,
-    run_at = CASE WHEN c.final THEN t.run_at ELSE now() + c.delay_ms * interval '1 millisecond' END,
-    last_error = c.error, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-  FROM unnest($1::bigint[], $2::int[], $3::int[], $4::boolean[], $5::int[], $6::text[])
-    AS c(id, version, attempts, final, delay_ms, error)
-  WHERE ${CLAIM_FENCE}`;
-
-/**
- * Shutdown: claims never started (or cut off) go back to the queue as they were, so attempts
- * goes down again. The next claim of the row then has this claim's (id, version, attempts), which
- * is why the owner $4 is fenced too: a release written twice (a batch retried after a partial
- * failure) must not free another worker's later claim.
- */
-export const RELEASE_CLAIMS = `
-  UPDATE tasks t SET
-    state = 'pending', attempts = t.attempts - 1, lease_owner = NULL, lease_expires_at = NULL
-  FROM unnest($1::bigint[], $2::int[], $3::int[]) AS c(id, version, attempts)
-  WHERE ${CLAIM_FENCE} AND t.lease_owner = $4::text`;
-
-/**
- * Leases that expired (their worker died, hung or lost the database) go back to pending. SKIP
- * LOCKED and the state check make it safe for every replica to sweep at once. A lost lease counts
- * as an attempt (attempts counts claims): when it was the category's last (max_attempts, else the
- * default $2), the task fails instead, so a task that brings down every replica delivering it
- * cannot loop for ever. $1 limit, $2 default max attempts.
- */
-export const RESCUE_EXPIRED_LEASES = `
-  WITH expired AS (
-    SELECT t.id, t.attempts >= coalesce(h.max_attempts, $2::int) AS exhausted
-    FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
-    WHERE t.state = 'running' AND t.lease_expires_at < now()
-    ORDER BY t.lease_expires_at
-    LIMIT $1
-    FOR UPDATE OF t SKIP LOCKED
-  )
-  UPDATE tasks t SET
-    state = CASE WHEN expired.exhausted THEN 'failed' ELSE 'pending' END,
-    lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-    last_error = CASE WHEN expired.exhausted
-      THEN 'lease expired on the last attempt: the delivering replica stopped or lost the database'
-      ELSE 'lease expired: the delivering replica stopped or lost the database' END
-  FROM expired WHERE t.id = expired.id
-  RETURNING expired.exhausted`;
-
-/**
- * Attempt history, written with the outcomes of the same batch.
- * $1 task ids, $2 cates, $3 keys, $4 delivery ids, $5 attempt numbers, $6 start times (epoch ms),
- * $7 durations (ms), $8 status codes (NULL when there was no response), $9 outcomes, $10 errors.
- */
-export const INSERT_ATTEMPTS = `
-  INSERT INTO task_attempts
-    (task_id, cate, key, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
-  SELECT a.task_id, a.cate, a.key, a.delivery_id, a.attempt,
-    to_timestamp(a.started_ms / 1000.0), a.duration_ms, a.status_code, a.outcome, a.error
-  FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::uuid[], $5::int[], $6::float8[],
-    $7::int[], $8::int[], $9::text[], $10::text[])
-    AS a(task_id, cate, key, delivery_id, attempt, started_ms, duration_ms, status_code, outcome,
-      error)`;
 
 /**
  * Task counts and the oldest due age for /metrics, run on every scrape, so it must stay cheap

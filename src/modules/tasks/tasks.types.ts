@@ -18,34 +18,6 @@ export interface TaskRow {
   run_epoch: string;
 }
 
-/** Names one claim of a task: completions must match all three (see CLAIM_DUE). */
-export interface ClaimRef {
-  id: string;
-  version: number;
-  attempts: number;
-}
-
-/** A task claimed for delivery (CLAIM_DUE). */
-export interface ClaimedTask extends ClaimRef {
-  cate: string;
-  key: string;
-  params: string;
-  in_advance: boolean;
-  delivery_id: string;
-  due_epoch: string;
-  /** The task's own handler, else the category's current one; null when neither exists. */
-  handler_url: string | null;
-  /** The category's settings; null means the service default. */
-  max_attempts: number | null;
-  timeout_ms: number | null;
-  /** Most deliveries of the category in flight at once on one worker; null or absent: no cap. */
-  concurrency?: number | null;
-  /** Signing secrets of the category (whsec_…), newest first; empty when unsigned. */
-  secrets: string[];
-  /** The database clock at the claim, epoch ms; absent: the local clock stands in. */
-  claimed_at_ms?: number;
-}
-
 /** The bounded set of attempt outcomes (history rows and metrics labels). */
 export type AttemptOutcome =
   | 'success'
@@ -56,7 +28,8 @@ export type AttemptOutcome =
   | 'connection_error'
   | 'blocked'
   | 'no_handler'
-  | 'error';
+  | 'error'
+  | 'lease_expired';
 
 /** Every AttemptOutcome (the compiler checks the list is complete): metrics series, API enum. */
 export const ATTEMPT_OUTCOMES = Object.keys({
@@ -69,6 +42,7 @@ export const ATTEMPT_OUTCOMES = Object.keys({
   blocked: true,
   no_handler: true,
   error: true,
+  lease_expired: true,
 } satisfies Record<AttemptOutcome, true>) as AttemptOutcome[];
 
 /** One delivery attempt, as kept in task_attempts. */
@@ -83,12 +57,6 @@ export interface AttemptRecord {
   statusCode: number | null;
   outcome: AttemptOutcome;
   error: string | null;
-}
-
-export interface FailureUpdate extends ClaimRef {
-  final: boolean;
-  delayMs: number;
-  error: string;
 }
 
 export interface UpsertTaskInput {
@@ -107,9 +75,16 @@ export interface BatchTaskInput {
   handler: string | null;
 }
 
+/** UPSERT_TASK: written is false when the task was identical to the stored one. */
+export interface UpsertResult {
+  written: boolean;
+  dueInMs: number;
+}
+
 /** UPSERT_TASKS: tooOldItem is set (and nothing written) when an item was too far in the past. */
 export type BatchUpsertResult =
-  { kind: 'written'; count: number; earliestDueInMs: number } | { kind: 'too_old'; item: number };
+  | { kind: 'written'; count: number; earliestDueInMs: number | null }
+  | { kind: 'too_old'; item: number };
 
 /** RETRY_TASK: the task's state before the call; retried when it was failed and is now pending. */
 export interface RetryRow {
@@ -141,22 +116,6 @@ export interface ListTasksFilter {
   state?: TaskState;
   afterId?: string;
   limit: number;
-}
-
-/** Everything one completion flush writes (TasksRepository.recordOutcomes). */
-export interface OutcomeBatch {
-  owner: string;
-  delivered: ClaimRef[];
-  failures: FailureUpdate[];
-  released: ClaimRef[];
-  attempts: AttemptRecord[];
-}
-
-/** Rows each part of an OutcomeBatch changed: claims that were no longer current change none. */
-export interface OutcomeCounts {
-  delivered: number;
-  failures: number;
-  released: number;
 }
 
 /** TASK_STATS: each count stops at the cap given; the estimates are null without statistics. */

@@ -1,4 +1,4 @@
-import { ReceivedCall } from './receiver';
+import { ReportedCall } from '../../support/receiver';
 
 export interface Summary {
   n: number;
@@ -26,18 +26,18 @@ export function formatSummary(summary: Summary, unit = 'ms'): string {
 }
 
 /** Callback arrival − due time, per call (negative: early). */
-export function lateness(calls: ReceivedCall[]): number[] {
+export function lateness(calls: ReportedCall[]): number[] {
   return calls.map((c) => c.arrivedAtMs - c.dueMs);
 }
 
 /** Delivery ids received more than once, with how many times. */
-export function duplicates(calls: ReceivedCall[]): Map<string, number> {
+export function duplicates(calls: ReportedCall[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const call of calls) counts.set(call.deliveryId, (counts.get(call.deliveryId) ?? 0) + 1);
   return new Map([...counts].filter(([, n]) => n > 1));
 }
 
-/** One line per scenario figure, prefixed so that the lead can grep them out of the run. */
+/** One line per scenario figure, prefixed so that they can be grepped out of the test output. */
 export function report(scenario: string, figures: Record<string, unknown>): void {
   const text = Object.entries(figures)
     .map(([name, value]) => `${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)

@@ -1,0 +1,72 @@
+import { AttemptRecord } from '../tasks/tasks.types';
+
+/** Names one claim of a task for good: completions and releases must match it (queue.sql.ts). */
+export interface ClaimRef {
+  id: string;
+  claim_token: number;
+}
+
+/** A task claimed for delivery (CLAIM_DUE). */
+export interface ClaimedTask extends ClaimRef {
+  cate: string;
+  key: string;
+  params: string;
+  in_advance: boolean;
+  /** This attempt's number (1 for the first). */
+  attempts: number;
+  delivery_id: string;
+  due_epoch: string;
+  /** The task's own handler, else the category's current one; null when neither exists. */
+  handler_url: string | null;
+  /** The category's settings; null means the service default. */
+  max_attempts: number | null;
+  timeout_ms: number | null;
+  /** Most deliveries of the category in flight at once on one worker; null or absent: no cap. */
+  concurrency?: number | null;
+  /** Signing secrets of the category (whsec_…), newest first; empty when unsigned. */
+  secrets: string[];
+  /** The database clock at the claim, epoch ms; absent: the local clock stands in. */
+  claimed_at_ms?: number;
+}
+
+/** A lease that expired, locked for the sweeper (LOCK_EXPIRED_LEASES). */
+export interface ExpiredLease extends ClaimRef {
+  cate: string;
+  key: string;
+  delivery_id: string;
+  /** The number of the attempt whose lease was lost. */
+  attempts: number;
+  /** The worker that held the lease. */
+  lease_owner: string | null;
+  max_attempts: number | null;
+  /** When the lost claim started, and the database clock now (epoch ms). */
+  leased_at_ms: number;
+  now_ms: number;
+}
+
+export interface FailureUpdate extends ClaimRef {
+  final: boolean;
+  delayMs: number;
+  error: string;
+}
+
+/** Everything one completion flush writes (QueueRepository.recordOutcomes). */
+export interface OutcomeBatch {
+  delivered: ClaimRef[];
+  failures: FailureUpdate[];
+  released: ClaimRef[];
+  attempts: AttemptRecord[];
+}
+
+/** Rows each part of an OutcomeBatch changed: claims that were no longer current change none. */
+export interface OutcomeCounts {
+  delivered: number;
+  failures: number;
+  released: number;
+}
+
+/** What the sweeper decided for one lost lease: its retry or failure, and its history row. */
+export interface LostLeaseOutcome {
+  failure: FailureUpdate;
+  attempt: AttemptRecord;
+}
