@@ -1,5 +1,6 @@
 # Multi-stage build: compile with dev dependencies, ship dist/ with production ones only.
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS (Node 20 reached end of life in April 2026); CI runs the test suite on 24 too.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,7 +8,7 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=7080 \
     LISTEN_HOST=0.0.0.0

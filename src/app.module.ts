@@ -1,8 +1,9 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
-import { ApiKeyGuard } from './common/api-key.guard';
+import { ApiKeyMiddleware } from './common/api-key.middleware';
+import { CrossSiteRequestMiddleware } from './common/cross-site-request.middleware';
 import { EnvelopeExceptionFilter } from './common/envelope-exception.filter';
 import { EnvelopeInterceptor } from './common/envelope.interceptor';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
@@ -42,7 +43,6 @@ export class AppModule implements NestModule {
         RetentionModule,
       ],
       providers: [
-        { provide: APP_GUARD, useClass: ApiKeyGuard }, // API_KEYS; a no-op when unset
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: EnvelopeExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
@@ -51,7 +51,16 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    // HTTP metrics first, so that requests the body parser rejects are timed and counted too.
-    consumer.apply(HttpMetricsMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
+    // HTTP metrics first, so that refused requests are timed and counted too. Then the API key
+    // (API_KEYS) and cross-site checks, before the body is read and before routing: a refused
+    // request costs no body parsing, and an unknown path without a key is a 401, not a 404.
+    consumer
+      .apply(
+        HttpMetricsMiddleware,
+        ApiKeyMiddleware,
+        CrossSiteRequestMiddleware,
+        JsonBodyMiddleware,
+      )
+      .forRoutes('{*path}');
   }
 }

@@ -36,6 +36,18 @@ describe('logs of the service process', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('log-test-1');
+    // API keys where the service does not read them: other headers, the query string.
+    const query = ['access_token', 'api_key', 'apikey', 'key', 'token']
+      .map((name, i) => `${name}=query-secret-${i}`)
+      .join('&');
+    const keys = await fetch(`${service.baseUrl}/tasks?limit=1&${query}`, {
+      headers: {
+        'X-Request-Id': 'log-test-keys',
+        'Api-Key': 'header-secret-1',
+        'X-Api-Key': 'header-secret-2',
+      },
+    });
+    await keys.text();
     service.child.kill('SIGTERM');
     await expect(service.exited).resolves.toBe(0);
 
@@ -57,6 +69,14 @@ describe('logs of the service process', () => {
       expect.stringMatching(/^dispatcher .* stopped$/),
     );
     expect(output).not.toContain('very-secret-api-key');
+    expect(output).not.toMatch(/query-secret|header-secret/);
+    const redactedUrl =
+      '/tasks?limit=1&access_token=[redacted]&api_key=[redacted]&apikey=[redacted]' +
+      '&key=[redacted]&token=[redacted]';
+    expect(lines.find((line) => line.requestId === 'log-test-keys' && line.res)).toMatchObject({
+      msg: expect.stringContaining(`GET ${redactedUrl} `),
+      req: { url: redactedUrl, headers: { 'api-key': '[redacted]', 'x-api-key': '[redacted]' } },
+    });
     expect(output).not.toContain('body-marker-text');
     // The health probes of waitUntilHealthy are not logged.
     expect(lines.filter((line) => line.res && String(line.msg).includes('/health'))).toStrictEqual(

@@ -1,4 +1,5 @@
 import { listTasksQuery } from '../src/modules/tasks/tasks.repository';
+import { LIST_PAGE_BYTES } from '../src/modules/tasks/tasks.service';
 import { ListTasksFilter } from '../src/modules/tasks/tasks.types';
 import { useTestDatabase } from './support/fixtures';
 
@@ -76,7 +77,7 @@ describe('GET /tasks query plans on 200,000 tasks', () => {
     return rows.map((row) => row.id);
   }
 
-  it.each<[string, Omit<ListTasksFilter, 'limit'>, string[]]>([
+  it.each<[string, Omit<ListTasksFilter, 'limit' | 'maxBytes'>, string[]]>([
     ['no filter', {}, [PKEY]],
     ['no filter, a later page', { afterId: '150000' }, [PKEY]],
     ['a category spread over the table', { cate: 'c7' }, [BY_CATE]],
@@ -105,7 +106,7 @@ describe('GET /tasks query plans on 200,000 tasks', () => {
       [FAILED_BY_CATE, FAILED_BY_AGE],
     ],
   ])('reads %s through its index', async (_name, given, indexes) => {
-    const filter: ListTasksFilter = { ...given, limit: PAGE };
+    const filter: ListTasksFilter = { ...given, limit: PAGE, maxBytes: LIST_PAGE_BYTES };
     const { text, params } = listTasksQuery(filter);
 
     const [{ 'QUERY PLAN': plan }] = await fixture.db.query<{

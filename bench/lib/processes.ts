@@ -28,13 +28,17 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** `node dist/main.js` (the start contract) with the given environment only. */
+/**
+ * `node dist/main.js` (the start contract) with the given environment only; `mainJs` runs another
+ * build (an older commit's, for an A/B probe).
+ */
 export async function startService(
   env: Record<string, string>,
   nodeArgs: string[] = [],
+  mainJs = join(ROOT, 'dist', 'main.js'),
 ): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, mainJs], {
     env: { LOG_LEVEL: 'warn', ...env, PORT: String(port), LISTEN_HOST: '127.0.0.1' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -1,5 +1,13 @@
-import { isLosslessNumber } from 'lossless-json';
-import { JsonParseError, MAX_JSON_DEPTH, parseJson, stringifyJson } from './lossless-json';
+import fc from 'fast-check';
+import { isInteger, isLosslessNumber, isSafeNumber } from 'lossless-json';
+import {
+  JsonParseError,
+  MAX_JSON_DEPTH,
+  parseJson,
+  parseNumber,
+  stringifyJson,
+} from './lossless-json';
+import { RawJson } from './raw-json';
 
 describe('parseJson', () => {
   it('parses safe integers and ordinary decimals as numbers', () => {
@@ -97,5 +105,78 @@ describe('stringifyJson', () => {
 
   it('writes undefined as null', () => {
     expect(stringifyJson(undefined)).toBe('null');
+  });
+});
+
+describe('parseNumber', () => {
+  /** parseNumber as it was, on lossless-json's checks alone: the fast path must agree with it. */
+  function reference(text: string): unknown {
+    if (isInteger(text) && !isSafeNumber(text)) return BigInt(text);
+    const value = Number(text);
+    if (!Number.isFinite(value)) return 'out of range';
+    return isSafeNumber(text) ? value : `exact ${text}`;
+  }
+
+  function actual(text: string): unknown {
+    try {
+      const value = parseNumber(text);
+      return isLosslessNumber(value) ? `exact ${value.value}` : value;
+    } catch (error) {
+      expect(error).toBeInstanceOf(JsonParseError);
+      return 'out of range';
+    }
+  }
+
+  const digits = (min: number, max: number) =>
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+  const numberText = fc
+    .tuple(
+      fc.constantFrom('', '-'),
+      fc.oneof(fc.constant('0'), fc.tuple(fc.constantFrom(...'123456789'), digits(0, 25))),
+      fc.option(digits(1, 25)),
+      fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(1, 4))),
+    )
+    .map(([sign, integer, fraction, exponent]) => {
+      const int = typeof integer === 'string' ? integer : integer.join('');
+      return `${sign}${int}${fraction === null ? '' : `.${fraction}`}${exponent?.join('') ?? ''}`;
+    });
+
+  it('gives what lossless-json alone gives, for any number text', () => {
+    fc.assert(
+      fc.property(numberText, (text) => {
+        expect(actual(text)).toStrictEqual(reference(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each(['1e20', '9007199254740993.0', '1.00000000000000000001', '5e-324', '-0', '0.1e1'])(
+    'agrees on %s',
+    (text) => {
+      expect(actual(text)).toStrictEqual(reference(text));
+    },
+  );
+});
+
+describe('stringifyJson and RawJson', () => {
+  it('writes RawJson as its text, wherever it is', () => {
+    const params = new RawJson('{ "__proto__" : [1.50, 1E5] }');
+    expect(stringifyJson({ key: 1n, params, list: [params] })).toBe(
+      '{"key":1,"params":{ "__proto__" : [1.50, 1E5] },"list":[{ "__proto__" : [1.50, 1E5] }]}',
+    );
+  });
+
+  it('writes what JSON.stringify writes for plain values', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(stringifyJson(value)).toBe(JSON.stringify(value));
+      }),
+    );
+  });
+
+  it('leaves out undefined and functions in objects and writes null for them in arrays', () => {
+    expect(
+      stringifyJson({ a: undefined, b: () => 1, c: [undefined, () => 1], d: new Date(0) }),
+    ).toBe('{"c":[null,null],"d":"1970-01-01T00:00:00.000Z"}');
   });
 });

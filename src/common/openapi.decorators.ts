@@ -7,7 +7,8 @@ import {
   ApiSchema,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { UNAUTHORIZED_MESSAGE } from './api-key.guard';
+import { UNAUTHORIZED_MESSAGE } from './api-key.middleware';
+import { CROSS_SITE_MESSAGE } from './cross-site-request.middleware';
 import { KEY_MESSAGE, MAX_UINT64 } from './task-fields';
 
 /** Name of the security scheme of API_KEYS (`Authorization: Bearer <key>`). */
@@ -109,6 +110,12 @@ const ERRORS = {
   401: {
     description: 'API_KEYS is set and the request has no valid `Authorization: Bearer <key>`.',
     msg: UNAUTHORIZED_MESSAGE,
+  },
+  403: {
+    description:
+      'A state-changing request from a web page of another origin (`Origin` not this ' +
+      "service's nor one of ALLOWED_ORIGINS, or `Sec-Fetch-Site: cross-site`).",
+    msg: CROSS_SITE_MESSAGE,
   },
   404: { description: 'No such task or category.', msg: 'not found' },
   409: {

@@ -20,7 +20,9 @@ const DESCRIPTION = [
   'integers of any size in `params` are stored, returned and delivered exactly.',
   '',
   'When the service runs with `API_KEYS`, every route but `/health*`, `/docs*` and (unless',
-  '`METRICS_REQUIRE_AUTH`) `/metrics` needs `Authorization: Bearer <key>`.',
+  '`METRICS_REQUIRE_AUTH`) `/metrics` needs `Authorization: Bearer <key>`; without one, any other',
+  'path, an unknown one too, is answered 401. A state-changing request (POST, PUT, PATCH,',
+  'DELETE) sent by a web page of another origin is answered 403 (see `ALLOWED_ORIGINS`).',
 ].join('\n');
 
 /** package.json's version; the file sits two levels above both src/common and dist/common. */
@@ -59,8 +61,8 @@ export function createApiDocument(app: INestApplication): OpenAPIObject {
 
 /**
  * Swagger UI at /docs (its files served from swagger-ui-dist, nothing from a CDN) and the
- * document at /docs-json. Both are plain Express routes, registered before Nest's router: the
- * API-key guard, which applies to Nest routes only, does not see them (see isOpenPath too).
+ * document at /docs-json. Both are plain Express routes, registered before Nest's middleware:
+ * the API-key check does not see them (isOpenPath lists them as open too).
  *
  * The document holds bigint examples (uint64 keys), which JSON.stringify cannot write, so
  * /docs-json is served with the lossless serializer instead of SwaggerModule's own route. The

@@ -16,6 +16,11 @@ export interface AppConfig {
   databaseLockTimeoutMs: number;
 
   callbackTimeoutMs: number;
+  /**
+   * Bytes of a failed delivery's response body kept in lastError and the attempt history (which
+   * any API client may read), 0 to 1024; 0 keeps only the status.
+   */
+  captureResponseBytes: number;
   maxAttempts: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
@@ -42,6 +47,11 @@ export interface AppConfig {
   apiKeyHashes: string[];
   /** With API keys set, /metrics needs one too; by default scrapers need none. */
   metricsRequireAuth: boolean;
+  /**
+   * ALLOWED_ORIGINS, normalized (`https://host[:port]`): web origins besides the service's own
+   * that may send state-changing requests (cross-site-request.middleware.ts).
+   */
+  allowedOrigins: string[];
   logLevel: LogLevel;
   /** 'auto': human-readable when stdout is a terminal, JSON lines otherwise (resolveLogFormat). */
   logFormat: LogFormat;

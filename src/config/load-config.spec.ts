@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from './app-config';
-import { ConfigError, hashApiKey, loadConfig, resolveLogFormat } from './load-config';
+import {
+  apiKeyStrengthBits,
+  ConfigError,
+  hashApiKey,
+  loadConfig,
+  resolveLogFormat,
+} from './load-config';
 
 const DEFAULTS: AppConfig = {
   listenHost: '',
@@ -13,6 +19,7 @@ const DEFAULTS: AppConfig = {
   databasePoolSize: 10,
   databaseLockTimeoutMs: 2000,
   callbackTimeoutMs: 5000,
+  captureResponseBytes: 1024,
   maxAttempts: 3,
   retryBaseDelayMs: 1000,
   retryMaxDelayMs: 300_000,
@@ -31,6 +38,7 @@ const DEFAULTS: AppConfig = {
   bodyLimitBytes: 1_048_576,
   apiKeyHashes: [],
   metricsRequireAuth: false,
+  allowedOrigins: [],
   logLevel: 'log',
   logFormat: 'auto',
 };
@@ -65,6 +73,7 @@ describe('loadConfig', () => {
       DB_POOL_SIZE: '20',
       DB_LOCK_TIMEOUT_MS: '2000',
       CALLBACK_TIMEOUT_MS: '2500',
+      CAPTURE_RESPONSE_BYTES: '0',
       MAX_ATTEMPTS: '7',
       RETRY_BASE_DELAY_MS: '200',
       RETRY_MAX_DELAY_MS: '60000',
@@ -83,6 +92,7 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: '4096',
       API_KEYS: 'first-key-0123456789, second/key+AbCdEf==',
       METRICS_REQUIRE_AUTH: 'true',
+      ALLOWED_ORIGINS: 'https://Ops.Example.com:443/, http://localhost:5173',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
     });
@@ -95,6 +105,7 @@ describe('loadConfig', () => {
       databasePoolSize: 20,
       databaseLockTimeoutMs: 2000,
       callbackTimeoutMs: 2500,
+      captureResponseBytes: 0,
       maxAttempts: 7,
       retryBaseDelayMs: 200,
       retryMaxDelayMs: 60_000,
@@ -113,6 +124,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 4096,
       apiKeyHashes: [hashApiKey('first-key-0123456789'), hashApiKey('second/key+AbCdEf==')],
       metricsRequireAuth: true,
+      allowedOrigins: ['https://ops.example.com', 'http://localhost:5173'],
       logLevel: 'debug',
       logFormat: 'json',
     });
@@ -150,6 +162,41 @@ describe('loadConfig', () => {
     expect(message).not.toContain('short');
   });
 
+  it.each([
+    ['one repeated character', 'a'.repeat(40)],
+    ['two characters alternating', 'ab'.repeat(20)],
+    ['a short pattern repeated', 'abcdefgh'.repeat(4)],
+    ['digits only', '01234567890123456789'],
+    ['few distinct letters', 'aabbccddeeffgghhii'],
+    ['padding standing for characters', `abcdefgh${'='.repeat(20)}`],
+  ])('refuses a low-entropy API key (%s), naming API_KEYS but not the key', (_name, key) => {
+    const { message } = configError({ API_KEYS: `${'9f86d081884c7d659a2feaa0c55ad015'},${key}` });
+    expect(message).toMatch(/^API_KEYS entry 2 is too weak: about \d+ bits estimated, 64 needed/);
+    expect(message).not.toContain(key);
+  });
+
+  it.each([
+    ['openssl rand -hex 32', 'f3a9c1d24b7e8a05c6d1e29f7b3a4c58d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f'],
+    ['openssl rand -base64 24', 'q8Vt1Zb3kPc9XyLm0Rw2Hn4Js6Df7Ga5'],
+    ['a UUID', '3f2b8c1e-9d4a-4e7b-8a6f-1c2d3e4f5a6b'],
+    ['16 random letters and digits', 'Kq7vXz2Lm9PwR4tN'],
+  ])('accepts a generated API key (%s)', (_name, key) => {
+    expect(loadConfig({ API_KEYS: key }).apiKeyHashes).toStrictEqual([hashApiKey(key)]);
+  });
+
+  it('estimates key strength from distinct characters and the classes they come from', () => {
+    expect(apiKeyStrengthBits('a'.repeat(64))).toBeCloseTo(Math.log2(26));
+    expect(apiKeyStrengthBits('0123456789abcdef'.repeat(4))).toBeCloseTo(16 * Math.log2(36));
+    expect(apiKeyStrengthBits('aA0-')).toBeCloseTo(4 * Math.log2(26 + 26 + 10 + 6));
+    expect(apiKeyStrengthBits('ab==')).toBe(apiKeyStrengthBits('ab'));
+  });
+
+  it('normalizes ALLOWED_ORIGINS entries to origins', () => {
+    expect(loadConfig({ ALLOWED_ORIGINS: 'HTTP://Dash.Example:80' }).allowedOrigins).toStrictEqual([
+      'http://dash.example',
+    ]);
+  });
+
   it('accepts LOG_LEVEL=silent, which turns logging off', () => {
     expect(loadConfig({ LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
   });
@@ -182,6 +229,9 @@ describe('loadConfig', () => {
     ['DB_LOCK_TIMEOUT_MS', '0'],
     ['DB_LOCK_TIMEOUT_MS', '5s'],
     ['CALLBACK_TIMEOUT_MS', '10'],
+    ['CAPTURE_RESPONSE_BYTES', '-1'],
+    ['CAPTURE_RESPONSE_BYTES', '1025'],
+    ['CAPTURE_RESPONSE_BYTES', '1k'],
     ['MAX_ATTEMPTS', '0'],
     ['MAX_ATTEMPTS', 'three'],
     ['RETRY_BASE_DELAY_MS', '0'],
@@ -193,6 +243,15 @@ describe('loadConfig', () => {
     ['API_KEYS', 'too-short'],
     ['API_KEYS', 'has spaces in the middle'],
     ['API_KEYS', 'a-long-enough-key-0123,bad"quote-0123456'],
+    ['API_KEYS', 'x'.repeat(32)],
+    ['API_KEYS', '1234567890123456'],
+    ['ALLOWED_ORIGINS', '*'],
+    ['ALLOWED_ORIGINS', 'null'],
+    ['ALLOWED_ORIGINS', 'dash.example.com'],
+    ['ALLOWED_ORIGINS', 'https://dash.example.com/ui'],
+    ['ALLOWED_ORIGINS', 'https://dash.example.com?x=1'],
+    ['ALLOWED_ORIGINS', 'ftp://dash.example.com'],
+    ['ALLOWED_ORIGINS', 'https://user@dash.example.com'],
     ['METRICS_REQUIRE_AUTH', 'yes'],
     ['DISPATCH_ENABLED', 'yes'],
     ['DISPATCH_CONCURRENCY', '0'],

@@ -52,6 +52,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(200) DB_POOL_SIZE?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000) DB_LOCK_TIMEOUT_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000) CALLBACK_TIMEOUT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1024) CAPTURE_RESPONSE_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) MAX_ATTEMPTS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) RETRY_BASE_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) RETRY_MAX_DELAY_MS?: number;
@@ -71,6 +72,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(16_777_216) MAX_PARAMS_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(268_435_456) BODY_LIMIT_BYTES?: number;
   @IsOptional() @Transform(toList) @IsString({ each: true }) API_KEYS?: string[];
+  @IsOptional() @Transform(toList) @IsString({ each: true }) ALLOWED_ORIGINS?: string[];
   @IsOptional()
   @IsIn(['true', 'false', '1', '0'], { message: 'METRICS_REQUIRE_AUTH must be true or false' })
   METRICS_REQUIRE_AUTH?: string;
@@ -98,7 +100,9 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
   const cidrs = vars.CALLBACK_ALLOW_CIDRS ?? [];
   messages.push(...cidrs.filter((c) => !isCidr(c)).map(cidrMessage));
   const apiKeys = vars.API_KEYS ?? [];
-  messages.push(...apiKeyMessages(apiKeys));
+  messages.push(...apiKeyMessages('API_KEYS', apiKeys));
+  const origins = vars.ALLOWED_ORIGINS ?? [];
+  messages.push(...origins.filter((o) => normalizeOrigin(o) === undefined).map(originMessage));
   if (messages.length > 0) throw new ConfigError(messages.join('; '));
 
   return {
@@ -110,6 +114,7 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     databasePoolSize: vars.DB_POOL_SIZE ?? 10,
     databaseLockTimeoutMs: vars.DB_LOCK_TIMEOUT_MS ?? 2000,
     callbackTimeoutMs: vars.CALLBACK_TIMEOUT_MS ?? 5000,
+    captureResponseBytes: vars.CAPTURE_RESPONSE_BYTES ?? 1024,
     maxAttempts: vars.MAX_ATTEMPTS ?? 3,
     retryBaseDelayMs: vars.RETRY_BASE_DELAY_MS ?? 1000,
     retryMaxDelayMs: vars.RETRY_MAX_DELAY_MS ?? 300_000,
@@ -129,6 +134,7 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     bodyLimitBytes: vars.BODY_LIMIT_BYTES ?? 1_048_576,
     apiKeyHashes: apiKeys.map(hashApiKey),
     metricsRequireAuth: /^(true|1)$/.test(vars.METRICS_REQUIRE_AUTH ?? 'false'),
+    allowedOrigins: origins.map((origin) => normalizeOrigin(origin) as string),
     logLevel: vars.LOG_LEVEL ?? 'log',
     logFormat: vars.LOG_FORMAT ?? 'auto',
   };
@@ -195,17 +201,72 @@ function cidrMessage(cidr: string): string {
 /** RFC 6750 bearer-token characters; long enough not to be guessed. */
 const API_KEY_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const API_KEY_LENGTH = { min: 16, max: 512 };
+/** The least estimated strength of a key (apiKeyStrengthBits), in bits. */
+export const API_KEY_MIN_BITS = 64;
 
 /** Entries are named by position, never by value: the message goes to the logs. */
-function apiKeyMessages(keys: string[]): string[] {
-  return keys.flatMap((key, index) =>
-    API_KEY_PATTERN.test(key) &&
-    key.length >= API_KEY_LENGTH.min &&
-    key.length <= API_KEY_LENGTH.max
-      ? []
-      : [
-          `API_KEYS entry ${index + 1} must be ${API_KEY_LENGTH.min} to ${API_KEY_LENGTH.max} ` +
-            'characters from A-Z a-z 0-9 - . _ ~ + / (then = padding)',
-        ],
+function apiKeyMessages(variable: string, keys: string[]): string[] {
+  return keys.flatMap((key, index) => {
+    const entry = `${variable} entry ${index + 1}`;
+    if (
+      !API_KEY_PATTERN.test(key) ||
+      key.length < API_KEY_LENGTH.min ||
+      key.length > API_KEY_LENGTH.max
+    ) {
+      return [
+        `${entry} must be ${API_KEY_LENGTH.min} to ${API_KEY_LENGTH.max} ` +
+          'characters from A-Z a-z 0-9 - . _ ~ + / (then = padding)',
+      ];
+    }
+    const bits = apiKeyStrengthBits(key);
+    if (bits >= API_KEY_MIN_BITS) return [];
+    return [
+      `${entry} is too weak: about ${Math.floor(bits)} bits estimated, ${API_KEY_MIN_BITS} needed ` +
+        '(a repeated character counts once; generate keys, e.g. openssl rand -hex 32)',
+    ];
+  });
+}
+
+/** Character classes of API keys and their sizes: lower case, upper case, digits, symbols. */
+const KEY_CHARACTER_CLASSES = [/[a-z]/, /[A-Z]/, /[0-9]/, /[-._~+/]/];
+const KEY_CHARACTER_CLASS_SIZES = [26, 26, 10, 6];
+
+/**
+ * A deliberately pessimistic estimate of a key's entropy: each distinct character is worth
+ * log2 of the alphabet the key draws from (the sizes of the classes it uses), and a character
+ * that repeats adds nothing, nor does "=" padding. `openssl rand -hex 32` (64 hex digits: 16
+ * distinct from an alphabet of 36) scores 82 bits, a UUID about 90, "aaaa…" 5, "abab…" 9.
+ */
+export function apiKeyStrengthBits(key: string): number {
+  const characters = new Set(key.replace(/=+$/, ''));
+  const alphabet = KEY_CHARACTER_CLASSES.reduce(
+    (size, pattern, index) =>
+      [...characters].some((c) => pattern.test(c)) ? size + KEY_CHARACTER_CLASS_SIZES[index] : size,
+    0,
+  );
+  return alphabet === 0 ? 0 : characters.size * Math.log2(alphabet);
+}
+
+/** The origin `text` names (scheme://host[:port], normalized), if it is one; else undefined. */
+export function normalizeOrigin(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  const originOnly =
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.pathname === '/' &&
+    !/[?#]/.test(text);
+  return originOnly ? url.origin : undefined;
+}
+
+function originMessage(origin: string): string {
+  return (
+    `ALLOWED_ORIGINS entry "${origin}" is not an origin: scheme://host[:port] with http or ` +
+    'https and nothing after it, e.g. https://tasks.example.com'
   );
 }

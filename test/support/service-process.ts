@@ -1,9 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
+const BUILT_MAIN = join(ROOT, 'dist', 'main.js');
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -24,20 +26,25 @@ export async function freePort(): Promise<number> {
 
 /**
  * Runs the service as a real process from the TypeScript sources (no build needed), with only
- * the given environment variables.
+ * the given environment variables. With `preferBuild`, it runs `node dist/main.js` instead when
+ * that build is newer than every source file (it starts in about a second where ts-node takes
+ * several; a stale build would test old code, so the sources run then).
  */
-export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+export async function spawnService(
+  env: Record<string, string>,
+  options: { preferBuild?: boolean } = {},
+): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')],
-    {
-      cwd: ROOT,
-      // The receivers listen on 127.0.0.1, which the SSRF guard refuses unless allowed.
-      env: { LOG_LEVEL: 'warn', CALLBACK_ALLOW_CIDRS: '127.0.0.1/32', ...env, PORT: port },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const args =
+    options.preferBuild && isBuildCurrent()
+      ? [BUILT_MAIN]
+      : ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    // The receivers listen on 127.0.0.1, which the SSRF guard refuses unless allowed.
+    env: { LOG_LEVEL: 'warn', CALLBACK_ALLOW_CIDRS: '127.0.0.1/32', ...env, PORT: port },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -59,4 +66,23 @@ export async function waitUntilHealthy(service: ServiceProcess, timeoutMs = 30_0
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`service did not become healthy:\n${service.output()}`);
+}
+
+/** Whether dist/main.js exists and is newer than every file under src/. */
+function isBuildCurrent(): boolean {
+  let built: number;
+  try {
+    built = statSync(BUILT_MAIN).mtimeMs;
+  } catch {
+    return false;
+  }
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((entry) => {
+        const path = join(dir, entry.name);
+        return entry.isDirectory() ? newest(path) : statSync(path).mtimeMs;
+      }),
+    );
+  return newest(join(ROOT, 'src')) <= built;
 }

@@ -81,6 +81,25 @@ describe('request logging', () => {
     });
   });
 
+  it('redacts API keys sent in the wrong header or in the query string', async () => {
+    const { server, lines } = loggedServer(jsonConfig());
+    await request(server)
+      .get(
+        '/tasks?limit=5&access_token=top-secret-1&API_KEY=top-secret-2&apikey=top-secret-3' +
+          '&key=top-secret-4&token=top-secret-5&tokens=kept',
+      )
+      .set('Api-Key', 'top-secret-header-1')
+      .set('X-Api-Key', 'top-secret-header-2');
+    expect(JSON.stringify(lines)).not.toContain('top-secret');
+    const url =
+      '/tasks?limit=5&access_token=[redacted]&API_KEY=[redacted]&apikey=[redacted]' +
+      '&key=[redacted]&token=[redacted]&tokens=kept';
+    expect(lines.find((l) => l.res)).toMatchObject({
+      msg: `GET ${url} 200`,
+      req: { url, headers: { 'api-key': '[redacted]', 'x-api-key': '[redacted]' } },
+    });
+  });
+
   it.each([
     [404, 'warn'],
     [503, 'error'],

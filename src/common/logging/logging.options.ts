@@ -4,6 +4,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import pretty from 'pino-pretty';
 import { AppConfig, LogLevel } from '../../config/app-config';
 import { resolveLogFormat } from '../../config/load-config';
+import { maskQuerySecrets } from '../url-secrets';
 import { assignRequestId } from './request-id';
 
 /** LOG_LEVEL uses Nest's names; pino calls Nest's `log` info and `verbose` trace. */
@@ -16,13 +17,20 @@ export const PINO_LEVELS: Record<LogLevel, LevelWithSilent> = {
   verbose: 'trace',
 };
 
-/** Credentials a request may carry; the values never reach the logs. */
+/**
+ * Credentials a request may carry, in headers (also where clients put API keys by mistake: the
+ * service reads only Authorization); the values never reach the logs. Credentials in the query
+ * string (SECRET_QUERY_PARAMS) are redacted from the URL by requestLogger.
+ */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers["proxy-authorization"]',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  'req.headers["api-key"]',
 ];
+
+const REDACTED = '[redacted]';
 
 /** Probes and scrapes arrive every few seconds from every client: no log line for each. */
 const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
@@ -40,7 +48,7 @@ export function rootLogger(config: AppConfig, destination?: DestinationStream): 
   const json = resolveLogFormat(config.logFormat) === 'json';
   const options: pino.LoggerOptions = {
     level: PINO_LEVELS[config.logLevel],
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACTED_PATHS, censor: REDACTED },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Level names ("warn") read better than numbers in JSON; pino-pretty wants the numbers.
     formatters: json ? { level: (label) => ({ level: label }) } : {},
@@ -70,9 +78,10 @@ interface LoggedRequest extends IncomingMessage {
 
 /**
  * Assigns each request its id (echoed in X-Request-Id) and writes one line when it completes:
- * method, URL, status, time, the request id and the request's headers (credentials redacted by
- * the logger), never a body. 5xx lines are errors, 4xx warnings, the rest info; probes and
- * scrapes are not logged. Nothing is computed for a line the level leaves out.
+ * method, URL (values of credential query parameters redacted), status, time, the request id
+ * and the request's headers (credentials redacted by the logger), never a body. 5xx lines are
+ * errors, 4xx warnings, the rest info; probes and scrapes are not logged. Nothing is computed for
+ * a line the level leaves out.
  *
  * Deliberately not pino-http behind nestjs-pino's per-request AsyncLocalStorage: on Node 20 that
  * context makes every promise of every request dearer (bench/probe-ingest.ts: 858–868/s with
@@ -92,7 +101,7 @@ export function requestLogger(
       const status = res.statusCode;
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level) || QUIET_PATHS.has(pathOf(req))) return;
-      const url = req.originalUrl ?? req.url;
+      const url = maskQuerySecrets(req.originalUrl ?? req.url ?? '', REDACTED);
       const aborted = !res.writableFinished;
       logger[level](
         {

@@ -11,7 +11,11 @@ import {
 } from './guarded-agent';
 import { AttemptResult } from './retry-policy';
 
-/** Bytes of a response body kept (for the error message); the rest is never read. */
+/**
+ * Bytes of a response body read at most: a short answer is read to its end, so that its
+ * connection can be reused; a longer one is cut off there (its connection closed). Of what is
+ * read, CAPTURE_RESPONSE_BYTES (at most this) are kept for the error message.
+ */
 export const RESPONSE_BODY_CAP = 1024;
 
 export interface CallbackRequest {
@@ -33,6 +37,7 @@ export interface CallbackRequest {
 @Injectable()
 export class CallbackClient {
   private readonly policy: NetworkPolicy;
+  private readonly captureBytes: number;
   private readonly httpAgent: GuardedHttpAgent;
   private readonly httpsAgent: GuardedHttpsAgent;
 
@@ -41,6 +46,7 @@ export class CallbackClient {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.policy = networkPolicyOf(config);
+    this.captureBytes = Math.min(config.captureResponseBytes, RESPONSE_BODY_CAP);
     const guard = new ConnectionGuard(this.policy);
     this.httpAgent = new GuardedHttpAgent(guard, { keepAlive: true, scheduling: 'lifo' });
     this.httpsAgent = new GuardedHttpsAgent(guard, { keepAlive: true, scheduling: 'lifo' });
@@ -80,7 +86,7 @@ export class CallbackClient {
         httpAgent: this.httpAgent,
         httpsAgent: this.httpsAgent,
       });
-      const body = await readCapped(response.data, RESPONSE_BODY_CAP, signal);
+      const body = await readCapped(response.data, this.captureBytes, signal);
       const retryAfter = response.headers['retry-after'] as unknown;
       return {
         kind: 'response',
@@ -108,10 +114,11 @@ export class CallbackClient {
 }
 
 /**
- * Reads at most `cap` bytes of the body. A longer body, or one still arriving when the attempt's
- * time is up, is cut off by destroying the stream (and its socket); what was read is kept.
+ * Reads at most RESPONSE_BODY_CAP bytes of the body and keeps the first `keep` of them. A longer
+ * body, or one still arriving when the attempt's time is up, is cut off by destroying the stream
+ * (and its socket).
  */
-function readCapped(stream: Readable, cap: number, signal: AbortSignal): Promise<string> {
+function readCapped(stream: Readable, keep: number, signal: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -119,12 +126,12 @@ function readCapped(stream: Readable, cap: number, signal: AbortSignal): Promise
       signal.removeEventListener('abort', finish);
       stream.removeAllListeners('data');
       if (!stream.readableEnded) stream.destroy();
-      resolve(Buffer.concat(chunks).toString('utf8').slice(0, cap));
+      resolve(Buffer.concat(chunks).toString('utf8'));
     };
     stream.on('data', (chunk: Buffer) => {
-      if (size < cap) chunks.push(chunk.subarray(0, cap - size));
+      if (size < keep) chunks.push(chunk.subarray(0, keep - size));
       size += chunk.length;
-      if (size > cap) finish();
+      if (size > RESPONSE_BODY_CAP) finish();
     });
     stream.once('end', finish);
     stream.once('error', finish);

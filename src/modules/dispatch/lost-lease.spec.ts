@@ -1,7 +1,12 @@
 import { decideLostLease } from './lost-lease';
 import { ExpiredLease } from './queue.types';
 
-const policy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 };
+const policy = {
+  maxAttempts: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+  captureResponseBytes: 1024,
+};
 
 function lease(overrides: Partial<ExpiredLease> = {}): ExpiredLease {
   return {

@@ -5,9 +5,15 @@ import {
   describeFailure,
   retryAfterMs,
   RetryPolicy,
+  truncateUtf8,
 } from './retry-policy';
 
-const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 10_000 };
+const policy: RetryPolicy = {
+  maxAttempts: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 10_000,
+  captureResponseBytes: 1024,
+};
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 
 function response(status: number, retryAfter?: string, body = ''): AttemptResult {
@@ -41,7 +47,7 @@ describe('decideOutcome', () => {
     ['a delivery error', { kind: 'error', message: 'bad key' }],
   ])('retries after %s with a describing error', (_name, result) => {
     const outcome = decideOutcome(result, 1, policy, { random: () => 0.5 });
-    expect(outcome).toEqual({ kind: 'retry', delayMs: 750, error: describeFailure(result) });
+    expect(outcome).toEqual({ kind: 'retry', delayMs: 750, error: describeFailure(result, 1024) });
   });
 
   it.each([1, 2, 3, 4])('keeps attempt %i backoff within [base·2^(n−1)/2, base·2^(n−1)]', (n) => {
@@ -67,7 +73,7 @@ describe('decideOutcome', () => {
   });
 
   it('never retries back-to-back', () => {
-    const tiny: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 };
+    const tiny: RetryPolicy = { ...policy, maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 };
     const outcome = decideOutcome(response(500), 1, tiny, { random: () => 0 });
     expect(outcome).toMatchObject({ kind: 'retry' });
     expect((outcome as { delayMs: number }).delayMs).toBeGreaterThan(0);
@@ -81,7 +87,7 @@ describe('decideOutcome', () => {
   ])('fails for good after %s on the last attempt', (_name, result) => {
     expect(decideOutcome(result, policy.maxAttempts, policy)).toEqual({
       kind: 'fail',
-      error: describeFailure(result),
+      error: describeFailure(result, 1024),
     });
     expect(decideOutcome(result, policy.maxAttempts + 1, policy)).toMatchObject({ kind: 'fail' });
   });
@@ -130,20 +136,62 @@ describe('backoffDelayMs', () => {
 
 describe('describeFailure', () => {
   it('names the status and the start of the body', () => {
-    expect(describeFailure(response(503, undefined, ' busy\n now '))).toBe('HTTP 503: busy now');
+    expect(describeFailure(response(503, undefined, ' busy\n now '), 1024)).toBe(
+      'HTTP 503: busy now',
+    );
   });
 
   it('says timeout and the limit', () => {
-    expect(describeFailure({ kind: 'timeout', timeoutMs: 300 })).toMatch(/timeout.*300 ms/);
+    expect(describeFailure({ kind: 'timeout', timeoutMs: 300 }, 1024)).toMatch(/timeout.*300 ms/);
   });
 
   it('says no handler', () => {
-    expect(describeFailure({ kind: 'no_handler' })).toMatch(/no handler/);
+    expect(describeFailure({ kind: 'no_handler' }, 1024)).toMatch(/no handler/);
   });
 
   it('truncates long errors to 500 characters', () => {
-    const text = describeFailure(response(500, undefined, 'x'.repeat(2000)));
+    const text = describeFailure(response(500, undefined, 'x'.repeat(2000)), 1024);
     expect(text).toHaveLength(500);
     expect(text.endsWith('…')).toBe(true);
+  });
+
+  it('keeps only captureResponseBytes of the body', () => {
+    const body = 'Traceback: db password=hunter2 at /srv/app/internal.py';
+    expect(describeFailure(response(500, undefined, body), 10)).toBe('HTTP 500: Traceback:');
+  });
+
+  it('keeps only the status with captureResponseBytes 0', () => {
+    expect(describeFailure(response(502, undefined, '<html>internal gateway</html>'), 0)).toBe(
+      'HTTP 502',
+    );
+  });
+
+  it('is unchanged by captureResponseBytes for failures without a response', () => {
+    expect(describeFailure({ kind: 'connection_error', message: 'ECONNREFUSED' }, 0)).toBe(
+      'connection error: ECONNREFUSED',
+    );
+  });
+
+  it('records errors with the policy of decideOutcome', () => {
+    const outcome = decideOutcome(response(500, undefined, 'stack trace'), 1, {
+      ...policy,
+      captureResponseBytes: 0,
+    });
+    expect(outcome).toMatchObject({ kind: 'retry', error: 'HTTP 500' });
+  });
+});
+
+describe('truncateUtf8', () => {
+  it.each([
+    ['abc', 5, 'abc'],
+    ['abcdef', 3, 'abc'],
+    ['héllo', 2, 'h'],
+    ['héllo', 3, 'hé'],
+    ['a😀b', 4, 'a'],
+    ['a😀b', 5, 'a😀'],
+    ['anything', 0, ''],
+  ])('cuts %p to %i bytes as %p', (text, bytes, expected) => {
+    expect(truncateUtf8(text, bytes)).toBe(expected);
+    expect(Buffer.byteLength(truncateUtf8(text, bytes))).toBeLessThanOrEqual(bytes);
   });
 });

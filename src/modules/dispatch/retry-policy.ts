@@ -22,6 +22,11 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Cap on any delay, computed or asked for with Retry-After. */
   maxDelayMs: number;
+  /**
+   * Bytes of a failed response's body kept in the error (CAPTURE_RESPONSE_BYTES); API clients
+   * read it in lastError and the attempt history. 0 keeps only the status.
+   */
+  captureResponseBytes: number;
 }
 
 const MAX_ERROR_LENGTH = 500;
@@ -36,7 +41,7 @@ export function decideOutcome(
   if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
     return { kind: 'ok' };
   }
-  const error = describeFailure(result);
+  const error = describeFailure(result, policy.captureResponseBytes);
   if (attempt >= policy.maxAttempts) return { kind: 'fail', error };
   // Retry-After is a floor ("not before"), so it can lengthen the backoff but never shorten it.
   const backoff = backoffDelayMs(attempt, policy, options.random ?? Math.random);
@@ -73,10 +78,14 @@ export function retryAfterMs(result: AttemptResult, nowMs: number): number | und
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-export function describeFailure(result: AttemptResult): string {
+/**
+ * The error recorded for a failed attempt: `HTTP 503: <start of the body>` with at most
+ * `captureResponseBytes` of the body (none with 0), or the kind of failure and its cause.
+ */
+export function describeFailure(result: AttemptResult, captureResponseBytes: number): string {
   switch (result.kind) {
     case 'response': {
-      const body = result.body.replace(/\s+/g, ' ').trim();
+      const body = truncateUtf8(result.body, captureResponseBytes).replace(/\s+/g, ' ').trim();
       return truncate(`HTTP ${result.status}${body ? `: ${body}` : ''}`);
     }
     case 'timeout':
@@ -118,15 +127,30 @@ function truncate(text: string): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }
 
+/** The first `bytes` bytes of `text` in UTF-8, without a character cut in half. */
+export function truncateUtf8(text: string, bytes: number): string {
+  // Up to `bytes` characters hold at least `bytes` bytes: only those need measuring.
+  const head = text.slice(0, bytes).replace(/[\uD800-\uDBFF]$/, '');
+  const encoded = Buffer.from(head, 'utf8');
+  if (encoded.length <= bytes) return head;
+  // A multi-byte character cut at the end decodes as U+FFFD: drop it.
+  return encoded
+    .subarray(0, bytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}
+
 /** The service-wide retry policy from the configuration (a category may lower maxAttempts). */
 export function retryPolicyOf(config: {
   maxAttempts: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  captureResponseBytes: number;
 }): RetryPolicy {
   return {
     maxAttempts: config.maxAttempts,
     baseDelayMs: config.retryBaseDelayMs,
     maxDelayMs: config.retryMaxDelayMs,
+    captureResponseBytes: config.captureResponseBytes,
   };
 }

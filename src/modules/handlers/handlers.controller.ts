@@ -29,7 +29,7 @@ export class HandlersController {
    */
   @ApiOperation({ summary: "Register or replace a category's handler and settings" })
   @ApiEnvelopeResponse(undefined, { description: 'Registered (committed).' })
-  @ApiErrorResponses(413)
+  @ApiErrorResponses(403, 413)
   @Post('handler/:cate')
   @HttpCode(200)
   register(@Param() { cate }: CatePathDto, @Body() body: RegisterHandlerDto): Promise<void> {
@@ -52,6 +52,7 @@ export class HandlersController {
    */
   @ApiOperation({ summary: 'Remove a category (its tasks stay)' })
   @ApiEnvelopeResponse(DeleteHandlerResult, { description: 'Whether the category was there.' })
+  @ApiErrorResponses(403)
   @Delete('handler/:cate')
   @HttpCode(200)
   remove(@Param() { cate }: CatePathDto): Promise<DeleteHandlerResult> {

@@ -94,6 +94,10 @@ export class HandlerView {
   @ApiProperty({ pattern: CATE_PATTERN.source, example: 'orders' })
   cate!: string;
 
+  /**
+   * The callback URL, credentials masked: a password and the values of the query parameters
+   * access_token, api_key, apikey, key and token read *** (deliveries use the URL as registered).
+   */
   @ApiProperty({ format: 'uri', example: 'http://10.0.0.5:8080/hooks/orders' })
   handler!: string;
 

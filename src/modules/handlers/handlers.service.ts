@@ -7,6 +7,7 @@ import {
   PageQueryDto,
 } from '../../common/page-query';
 import { CATE_PATTERN } from '../../common/task-fields';
+import { maskUrlSecrets } from '../../common/url-secrets';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DeleteHandlerResult, HandlerPage, HandlerView, RegisterHandlerDto } from './handlers.dto';
 import { HandlerRow, HandlersRepository } from './handlers.repository';
@@ -68,7 +69,8 @@ export class HandlersService {
 function toView(row: HandlerRow): HandlerView {
   return {
     cate: row.cate,
-    handler: row.url,
+    // Credentials in the URL are not shown back; delivery reads the stored URL.
+    handler: maskUrlSecrets(row.url),
     maxAttempts: row.max_attempts,
     timeoutMs: row.timeout_ms,
     concurrency: row.concurrency,

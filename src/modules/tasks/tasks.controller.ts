@@ -53,7 +53,7 @@ export class TasksController {
    */
   @ApiOperation({ summary: 'Create or update a task' })
   @ApiEnvelopeResponse(undefined, { description: 'Scheduled (committed).' })
-  @ApiErrorResponses(413)
+  @ApiErrorResponses(403, 413)
   @Post('task/:cate')
   @HttpCode(200)
   upsert(@Param() { cate }: CatePathDto, @Body() body: UpsertTaskDto): Promise<void> {
@@ -66,7 +66,7 @@ export class TasksController {
    */
   @ApiOperation({ summary: 'Delete a task, or run it now and delete it' })
   @ApiEnvelopeResponse(DeleteTaskResult, { description: 'Whether the task was there.' })
-  @ApiErrorResponses(413)
+  @ApiErrorResponses(403, 413)
   @Delete('task/:cate')
   @HttpCode(200)
   remove(@Param() { cate }: CatePathDto, @Body() body: DeleteTaskDto): Promise<DeleteTaskResult> {
@@ -82,7 +82,10 @@ export class TasksController {
     return this.tasks.get(cate, key, query.timestamp);
   }
 
-  /** Tasks in id order, filtered by category and state, keyset-paginated. */
+  /**
+   * Tasks in id order, filtered by category and state, keyset-paginated: a page ends at limit
+   * tasks or once it holds about 1 MiB (at least one task), and nextCursor goes on from there.
+   */
   @ApiOperation({ summary: 'List tasks' })
   @ApiEnvelopeResponse(TaskPage, {
     description: 'One page of tasks.',
@@ -100,7 +103,7 @@ export class TasksController {
    */
   @ApiOperation({ summary: 'Create or update many tasks of a category' })
   @ApiEnvelopeResponse(BatchUpsertView, { description: 'Every task written (committed).' })
-  @ApiErrorResponses(413)
+  @ApiErrorResponses(403, 413)
   @Post('tasks/:cate')
   @HttpCode(200)
   upsertBatch(
@@ -116,7 +119,7 @@ export class TasksController {
    */
   @ApiOperation({ summary: 'Retry a failed task' })
   @ApiEnvelopeResponse(undefined, { description: 'Re-queued (committed).' })
-  @ApiErrorResponses(404, 409)
+  @ApiErrorResponses(403, 404, 409)
   @Post('task/:cate/:key/retry')
   @HttpCode(200)
   retry(@Param() { cate, key }: TaskPathDto): Promise<void> {

@@ -162,7 +162,10 @@ export class TaskView {
   @ApiAnyJsonProperty({ example: { orderId: 9007199254740993n } })
   params!: unknown;
 
-  /** The handler a delivery would use now: the task's own, else the category's. */
+  /**
+   * The handler a delivery would use now: the task's own, else the category's; credentials
+   * masked as in GET /handler/:cate (a password, token and key query values read ***).
+   */
   @ApiProperty({ type: 'string', nullable: true, example: 'http://10.0.0.5:8080/hooks/orders' })
   handler!: string | null;
 
@@ -174,7 +177,10 @@ export class TaskView {
   @ApiProperty({ type: 'integer', example: 0 })
   attempts!: number;
 
-  /** Why the last attempt failed; null when none has. */
+  /**
+   * Why the last attempt failed (for an HTTP answer, its status and at most
+   * CAPTURE_RESPONSE_BYTES of its body); null when none has.
+   */
   @ApiProperty({ type: 'string', nullable: true, example: null })
   lastError!: string | null;
 
@@ -188,10 +194,14 @@ export class TaskView {
 }
 
 export class TaskPage {
+  /** At most limit tasks, and fewer once they reach about 1 MiB (at least one). */
   @ApiProperty({ type: [TaskView] })
   items!: TaskView[];
 
-  /** Cursor of the next page (the cursor query parameter); null on the last one. */
+  /**
+   * Cursor of the next page (the cursor query parameter); null on the last one. A page cut at
+   * about 1 MiB has one too.
+   */
   @ApiProperty({ type: 'string', nullable: true, example: null })
   nextCursor!: string | null;
 }
@@ -233,7 +243,10 @@ export class AttemptView {
   @ApiProperty({ type: 'integer', example: 37 })
   durationMs!: number;
 
-  /** Why the attempt failed (at most 500 characters); null on success. */
+  /**
+   * Why the attempt failed (at most 500 characters; of a response's body at most
+   * CAPTURE_RESPONSE_BYTES); null on success.
+   */
   @ApiProperty({ type: 'string', nullable: true, example: 'HTTP 503: Service Unavailable' })
   error!: string | null;
 }

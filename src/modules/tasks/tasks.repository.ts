@@ -8,6 +8,7 @@ import {
   BatchTaskInput,
   BatchUpsertResult,
   ListAttemptsFilter,
+  ListedTaskRow,
   ListTasksFilter,
   RetryRow,
   TaskRow,
@@ -98,9 +99,10 @@ export class TasksRepository {
     return rows.length > 0;
   }
 
-  list(filter: ListTasksFilter): Promise<TaskRow[]> {
+  /** A page of GET /tasks, cut at `limit` items or `maxBytes` (see listPage in tasks.sql.ts). */
+  list(filter: ListTasksFilter): Promise<ListedTaskRow[]> {
     const { text, params } = listTasksQuery(filter);
-    return this.rows<TaskRow>(text, params);
+    return this.rows<ListedTaskRow>(text, params);
   }
 
   /** Counts by state, each exact up to `exactUpTo` (see TASK_STATS), and the oldest due age. */
@@ -126,14 +128,18 @@ export class TasksRepository {
 
 /** The GET /tasks statement for the filters given (exported for the query plan test). */
 export function listTasksQuery(filter: ListTasksFilter): { text: string; params: unknown[] } {
-  const { cate, state, limit } = filter;
+  const { cate, state, limit, maxBytes } = filter;
   const after = filter.afterId ?? '0';
   if (cate !== undefined && state !== undefined) {
     const text =
       state === 'running' ? sql.LIST_TASKS_IN_STATE_OF_CATE : sql.LIST_TASKS_OF_CATE_IN_STATE;
-    return { text, params: [cate, state, after, limit] };
+    return { text, params: [cate, state, after, limit, maxBytes] };
   }
-  if (cate !== undefined) return { text: sql.LIST_TASKS_OF_CATE, params: [cate, after, limit] };
-  if (state !== undefined) return { text: sql.LIST_TASKS_IN_STATE, params: [state, after, limit] };
-  return { text: sql.LIST_TASKS, params: [after, limit] };
+  if (cate !== undefined) {
+    return { text: sql.LIST_TASKS_OF_CATE, params: [cate, after, limit, maxBytes] };
+  }
+  if (state !== undefined) {
+    return { text: sql.LIST_TASKS_IN_STATE, params: [state, after, limit, maxBytes] };
+  }
+  return { text: sql.LIST_TASKS, params: [after, limit, maxBytes] };
 }

@@ -9,8 +9,10 @@ import {
 import { LosslessNumber } from 'lossless-json';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { trimEpoch } from '../../common/epoch';
-import { parseJson, stringifyJson } from '../../common/lossless-json';
+import { stringifyJson } from '../../common/lossless-json';
 import { assertCallbackUrlAllowed } from '../../common/network-policy';
+import { RawJson } from '../../common/raw-json';
+import { maskUrlSecrets } from '../../common/url-secrets';
 import {
   decodeIdCursor,
   DEFAULT_PAGE_LIMIT,
@@ -33,6 +35,13 @@ import { AttemptRow, TaskRow } from './tasks.types';
 /** Cursor kinds: ids of tasks and of attempt rows. */
 const TASK_CURSOR = 'id';
 const ATTEMPT_CURSOR = 'attempt';
+
+/**
+ * GET /tasks stops adding items once a page holds about this many bytes (it always holds one):
+ * uncut, ?limit=1000 over tasks with 60 KB params answered 12 MB and pushed a replica past
+ * 800 MB of RSS (bench/probe-list-size.ts).
+ */
+export const LIST_PAGE_BYTES = 1024 * 1024;
 
 @Injectable()
 export class TasksService {
@@ -84,6 +93,7 @@ export class TasksService {
     return toView(row);
   }
 
+  /** A page of at most `limit` items and about LIST_PAGE_BYTES; nextCursor goes on after either. */
   async list(query: ListTasksQueryDto): Promise<TaskPage> {
     const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     const rows = await this.tasks.list({
@@ -91,8 +101,10 @@ export class TasksService {
       state: query.state,
       afterId: query.cursor === undefined ? undefined : decodeIdCursor(query.cursor, TASK_CURSOR),
       limit,
+      maxBytes: LIST_PAGE_BYTES,
     });
-    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+    const cutBySize = rows.length > 0 && rows.length < rows[0].fetched;
+    const last = rows.length === limit || cutBySize ? rows[rows.length - 1] : undefined;
     return {
       items: rows.map(toView),
       nextCursor: last ? encodeCursor(TASK_CURSOR, last.id) : null,
@@ -131,14 +143,19 @@ function toView(row: TaskRow): TaskView {
     cate: row.cate,
     key: BigInt(row.key),
     timeToRun: new LosslessNumber(trimEpoch(row.due_epoch)),
-    params: parseJson(row.params),
-    handler: row.handler ?? row.category_handler,
+    params: new RawJson(row.params), // as stored: the text the client sent, as delivered
+    // Credentials in the URL are not shown back; delivery reads the stored URL.
+    handler: maskHandler(row.handler ?? row.category_handler),
     state: row.state,
     attempts: row.attempts,
     lastError: row.last_error,
     inAdvance: row.in_advance,
     deliveryId: row.delivery_id,
   };
+}
+
+function maskHandler(url: string | null): string | null {
+  return url === null ? null : maskUrlSecrets(url);
 }
 
 function toAttemptView(row: AttemptRow): AttemptView {

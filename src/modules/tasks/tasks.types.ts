@@ -116,6 +116,14 @@ export interface ListTasksFilter {
   state?: TaskState;
   afterId?: string;
   limit: number;
+  /** The page ends once its items reach this many bytes (it always holds one item). */
+  maxBytes: number;
+}
+
+/** One item of a GET /tasks page (LIST_TASKS…), with what the size cut left of the page. */
+export interface ListedTaskRow extends TaskRow {
+  /** Rows the limit fetched; more than the page's rows when the size cut ended it. */
+  fetched: number;
 }
 
 /** TASK_STATS: each count stops at the cap given; the estimates are null without statistics. */
