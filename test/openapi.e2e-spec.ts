@@ -9,6 +9,8 @@ import { useTestApp } from './support/fixtures';
 /** Every route of the app; a new one must be added here (and so be documented). */
 const ROUTES = [
   'POST /handler/{cate}',
+  'POST /handler/{cate}/pause',
+  'POST /handler/{cate}/resume',
   'GET /handler/{cate}',
   'DELETE /handler/{cate}',
   'GET /handlers',

@@ -4,6 +4,7 @@ import { InitialSchema1764172800000 } from './migrations/1764172800000-InitialSc
 import { CategorySettingsAndAttempts1764180000000 } from './migrations/1764180000000-CategorySettingsAndAttempts';
 import { FailedTasksByCategoryIndex1764190000000 } from './migrations/1764190000000-FailedTasksByCategoryIndex';
 import { ClaimTokens1764200000000 } from './migrations/1764200000000-ClaimTokens';
+import { FlowControl1764210000000 } from './migrations/1764210000000-FlowControl';
 
 export interface DatabaseSettings {
   url: string;
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   CategorySettingsAndAttempts1764180000000,
   FailedTasksByCategoryIndex1764190000000,
   ClaimTokens1764200000000,
+  FlowControl1764210000000,
 ];
 
 /** See `idle_in_transaction_session_timeout` below. */

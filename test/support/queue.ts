@@ -6,7 +6,7 @@ import { ClaimRef, FailureUpdate } from '../../src/modules/dispatch/queue.types'
  * production path) with one part filled; they answer the rows that part changed.
  */
 export function queueWrites(queue: QueueRepository) {
-  const none = { delivered: [], failures: [], released: [], attempts: [] };
+  const none = { delivered: [], failures: [], released: [], snoozes: [], attempts: [], circuits: [] };
   return {
     complete: async (claims: ClaimRef[]): Promise<number> =>
       (await queue.recordOutcomes({ ...none, delivered: claims })).delivered,

@@ -37,7 +37,13 @@ function fakeRepository(refuse: (batch: OutcomeBatch) => Error | undefined) {
       const error = refuse(batch);
       if (error) return Promise.reject(error);
       written.push(batch);
-      return Promise.resolve({ delivered: 0, failures: 0, released: 0 });
+      return Promise.resolve({
+        delivered: 0,
+        failures: 0,
+        released: 0,
+        snoozes: 0,
+        circuitChanges: [],
+      });
     }),
   };
   return { repository, written, tried };

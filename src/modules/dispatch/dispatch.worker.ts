@@ -14,9 +14,10 @@ import { DispatchMetrics } from '../metrics/dispatch.metrics';
 import { AttemptRecord } from '../tasks/tasks.types';
 import { CallbackClient } from './callback.client';
 import { CategoryLimits } from './category-limits';
+import { CircuitChange } from './circuit-breaker';
 import { Completion, CompletionBatcher } from './completion.batcher';
 import { buildDeliveryRequest } from './delivery-request';
-import { QueueRepository } from './queue.repository';
+import { ParkCursor, QueueRepository } from './queue.repository';
 import { ClaimedTask } from './queue.types';
 import {
   attemptOutcome,
@@ -37,6 +38,11 @@ interface Delivery {
 }
 
 const ERROR_BACKOFF_MS = 1000;
+/** How often a replica looks for open circuits due for their probe. */
+const FLOW_CHECK_MS = 1000;
+/** Rows parked or released per statement, and statements per look (bounds one look's time). */
+const PARK_CHUNK = 5000;
+const PARK_CHUNKS_PER_CHECK = 4;
 /**
  * Of the shutdown budget, the part kept for writing outcomes after deliveries were cut off: a
  * quarter of it, at most 2 s (one batched write takes milliseconds when the database is there).
@@ -65,6 +71,18 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   /** The last claim filled its batch: more is due, so wait for several free slots to claim. */
   private backlog = false;
   private waitingForSlot = false;
+  /** When to look at held categories and circuits due for a probe next (monotonic ms). */
+  private nextFlowCheck = 0;
+  /** Categories held back at the last look; undefined before the first one. */
+  private held: Set<string> | undefined;
+  /**
+   * Categories whose circuit row says more than "closed, no failures" (as of the last look, at
+   * most FLOW_CHECK_MS old): outcome batches update the circuit rows of these and of categories
+   * with a failure in the batch; a batch of successes elsewhere writes nothing for them.
+   */
+  private circuitsCounting = new Set<string>();
+  /** The park-and-release pass under way, if any. */
+  private parking: Promise<void> | undefined;
 
   constructor(
     private readonly queue: QueueRepository,
@@ -74,8 +92,16 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly metrics: DispatchMetrics,
   ) {
     metrics.trackInFlight(() => this.inFlight);
-    this.completions = new CompletionBatcher(queue, () => this.wake());
-    this.listener = new WakeupListener(databaseUrl, () => this.wake());
+    this.completions = new CompletionBatcher(
+      queue,
+      () => this.wake(),
+      (change) => this.circuitChanged(change),
+      (tally) => tally.trailingFailures > 0 || this.circuitsCounting.has(tally.cate),
+    );
+    this.listener = new WakeupListener(databaseUrl, (flowChanged) => {
+      if (flowChanged) this.nextFlowCheck = 0;
+      this.wake();
+    });
     this.policy = retryPolicyOf(config);
   }
 
@@ -122,6 +148,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     this.state = 'stopping';
     this.wakeSignal.wake();
     await this.loopDone;
+    await this.parking;
     await this.listener.stop();
     const deliveriesMs = deadline - drainReserveMs - performance.now();
     if (deliveriesMs > 0) await withTimeout(this.settled(), deliveriesMs);
@@ -158,6 +185,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     }
     this.wakeSignal.reset(); // the claim and next-due reads below see everything committed so far
     const { callbackTimeoutMs, leaseMarginMs } = this.config;
+    if (performance.now() >= this.nextFlowCheck) await this.flowControl();
     const claimTimed = this.metrics.claimTimer();
     const claimedAt = performance.now(); // before the claim: the lease starts no earlier
     const claimed = await this.queue.claimDue(
@@ -189,6 +217,91 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     const delayMs = await this.queue.nextDueDelayMs(this.limits.atCap());
     const poll = this.config.pollIntervalMs;
     await this.wakeSignal.sleep(delayMs === null ? poll : Math.min(Math.max(delayMs, 0), poll));
+  }
+
+  /**
+   * Once per FLOW_CHECK_MS (at once after a pause or resume): parks the due tasks of held
+   * categories (paused, circuit not closed) out of the claim's way, releases those of
+   * categories no longer held, and sends the probe of each circuit due for one.
+   */
+  private async flowControl(): Promise<void> {
+    this.nextFlowCheck = performance.now() + FLOW_CHECK_MS;
+    // Parking and releasing run beside the loop, never in its way: a large backlog takes seconds.
+    if (!this.parking) {
+      this.parking = this.parkAndRelease()
+        .catch((error: Error) => this.logger.warn(`parking held tasks failed: ${error.message}`))
+        .finally(() => (this.parking = undefined));
+    }
+    await this.claimProbes();
+  }
+
+  /** One look at the held categories: park their due tasks, release those of the others. */
+  private async parkAndRelease(): Promise<void> {
+    const { held, counting } = await this.queue.flowStates();
+    this.circuitsCounting = new Set(counting);
+    const now = new Set(held);
+    // At start-up: whatever is parked (a replica may have stopped before releasing it).
+    const before = this.held ?? new Set(await this.queue.parkedCategories());
+    this.held = now;
+    const released = [...before].filter((cate) => !now.has(cate));
+    if (released.length > 0) {
+      const count = await inChunks((limit) => this.queue.releaseParked(released, limit));
+      if (count > 0) {
+        this.logger.log(`released ${count} held tasks of ${released.join(', ')}`);
+        this.wake();
+      }
+      // Not all released in this look: look again at once.
+      if (count >= PARK_CHUNK * PARK_CHUNKS_PER_CHECK) {
+        this.held = before;
+        this.nextFlowCheck = 0;
+      }
+    }
+    if (held.length > 0) {
+      let after: ParkCursor | undefined;
+      await inChunks(async (limit) => {
+        const { parked, next } = await this.queue.parkHeld(held, limit, after);
+        after = next;
+        return parked;
+      });
+    }
+  }
+
+  /**
+   * Sends the probe of each category whose open circuit is due for one (at most one cluster-wide
+   * per category; see CLAIM_PROBES), at most FLOW_CHECK_MS after its cooldown (or after the
+   * fallback poll when the replica sleeps longer).
+   */
+  private async claimProbes(): Promise<void> {
+    const claimedAt = performance.now();
+    const probes = await this.queue.claimProbes(
+      this.workerId,
+      this.config.callbackTimeoutMs,
+      this.config.leaseMarginMs,
+    );
+    const { start, overCap } = this.limits.admit(probes);
+    for (const task of start) {
+      this.logger.log(`circuit of ${task.cate} half-open: probe task ${task.key} sent`);
+      this.startDelivery(task, claimedAt);
+    }
+    // At this replica's cap for the category: the probe goes back; the next one goes when the
+    // lease it would have had ends (CLAIM_PROBES set the next probe time to that).
+    for (const task of overCap) this.completions.add({ claim: task, outcome: { kind: 'release' } });
+  }
+
+  /** One log line per circuit transition. */
+  private circuitChanged(change: CircuitChange): void {
+    if (change.state === change.from) return;
+    if (change.state === 'open') {
+      const why =
+        change.from === 'half_open'
+          ? 'the probe failed'
+          : `${change.failures} consecutive failed attempts`;
+      this.logger.warn(
+        `circuit of ${change.cate} opened: ${why}; next probe in ${change.openMs ?? '?'} ms`,
+      );
+    } else if (change.state === 'closed') {
+      this.logger.log(`circuit of ${change.cate} closed: an attempt succeeded`);
+    }
   }
 
   /** How many tasks to claim now: 0 while slots are short or outcomes are not yet written. */
@@ -234,7 +347,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       return { claim: task, outcome: { kind: 'release' } };
     }
     const policy = { ...this.policy, maxAttempts: task.max_attempts ?? this.policy.maxAttempts };
-    const outcome = decideOutcome(result, task.attempts, policy);
+    const outcome = decideOutcome(result, task.attempts, policy, { snoozes: task.snoozes ?? 0 });
     const attempt: AttemptRecord = {
       taskId: task.id,
       cate: task.cate,
@@ -244,7 +357,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       startedAtMs,
       durationMs: performance.now() - started,
       statusCode: result.kind === 'response' ? result.status : null,
-      outcome: attemptOutcome(result),
+      outcome: outcome.kind === 'snooze' ? 'snoozed' : attemptOutcome(result),
       error: outcome.kind === 'ok' ? null : outcome.error,
     };
     this.metrics.attemptFinished(task, attempt);
@@ -270,4 +383,15 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       return { kind: 'error', message: (error as Error).message };
     }
   }
+}
+
+/** Runs `step` with PARK_CHUNK until it does less than that, at most PARK_CHUNKS_PER_CHECK times. */
+async function inChunks(step: (limit: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < PARK_CHUNKS_PER_CHECK; i++) {
+    const done = await step(PARK_CHUNK);
+    total += done;
+    if (done < PARK_CHUNK) break;
+  }
+  return total;
 }

@@ -1,4 +1,5 @@
 import { AttemptRecord } from '../tasks/tasks.types';
+import { CircuitChange, CircuitTally } from './circuit-breaker';
 
 /** Names one claim of a task for good: completions and releases must match it (queue.sql.ts). */
 export interface ClaimRef {
@@ -14,6 +15,8 @@ export interface ClaimedTask extends ClaimRef {
   in_advance: boolean;
   /** This attempt's number (1 for the first). */
   attempts: number;
+  /** Snoozes (425 Too Early) of this occurrence so far; absent: none. */
+  snoozes?: number;
   delivery_id: string;
   due_epoch: string;
   /** The task's own handler, else the category's current one; null when neither exists. */
@@ -50,12 +53,19 @@ export interface FailureUpdate extends ClaimRef {
   error: string;
 }
 
+export interface SnoozeUpdate extends ClaimRef {
+  delayMs: number;
+}
+
 /** Everything one completion flush writes (QueueRepository.recordOutcomes). */
 export interface OutcomeBatch {
   delivered: ClaimRef[];
   failures: FailureUpdate[];
   released: ClaimRef[];
+  snoozes: SnoozeUpdate[];
   attempts: AttemptRecord[];
+  /** What the batch's attempts say of each category's circuit (tallyCircuits). */
+  circuits: CircuitTally[];
 }
 
 /** Rows each part of an OutcomeBatch changed: claims that were no longer current change none. */
@@ -63,6 +73,9 @@ export interface OutcomeCounts {
   delivered: number;
   failures: number;
   released: number;
+  snoozes: number;
+  /** Circuit transitions written with the batch. */
+  circuitChanges: CircuitChange[];
 }
 
 /** What the sweeper decided for one lost lease: its retry or failure, and its history row. */

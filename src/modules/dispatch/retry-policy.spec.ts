@@ -1,8 +1,11 @@
 import {
+  attemptOutcome,
   AttemptResult,
   backoffDelayMs,
   decideOutcome,
   describeFailure,
+  MAX_SNOOZE_MS,
+  MAX_SNOOZES,
   retryAfterMs,
   RetryPolicy,
   truncateUtf8,
@@ -193,5 +196,35 @@ describe('truncateUtf8', () => {
   ])('cuts %p to %i bytes as %p', (text, bytes, expected) => {
     expect(truncateUtf8(text, bytes)).toBe(expected);
     expect(Buffer.byteLength(truncateUtf8(text, bytes))).toBeLessThanOrEqual(bytes);
+  });
+});
+
+describe('decideOutcome: the receiver steers', () => {
+  it('410 Gone fails at once, whatever attempts are left', () => {
+    expect(decideOutcome(response(410), 1, policy)).toMatchObject({ kind: 'fail' });
+    expect(attemptOutcome(response(410))).toBe('gone');
+  });
+
+  it('425 with Retry-After snoozes for the time asked, up to a day', () => {
+    expect(decideOutcome(response(425, '30'), 1, policy)).toMatchObject({
+      kind: 'snooze',
+      delayMs: 30_000,
+    });
+    expect(decideOutcome(response(425, '999999'), 1, policy)).toMatchObject({
+      kind: 'snooze',
+      delayMs: MAX_SNOOZE_MS,
+    });
+  });
+
+  it('425 without Retry-After, or after the last snooze allowed, is a failed attempt', () => {
+    expect(decideOutcome(response(425), 1, policy, { random: () => 0 })).toMatchObject({
+      kind: 'retry',
+    });
+    expect(decideOutcome(response(425, '30'), 1, policy, { snoozes: MAX_SNOOZES })).toMatchObject({
+      kind: 'retry',
+    });
+    expect(
+      decideOutcome(response(425, '30'), 1, policy, { snoozes: MAX_SNOOZES - 1 }),
+    ).toMatchObject({ kind: 'snooze' });
   });
 });

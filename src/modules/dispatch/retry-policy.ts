@@ -15,7 +15,14 @@ export type AttemptResult =
 export type Outcome =
   | { kind: 'ok' }
   | { kind: 'retry'; delayMs: number; error: string }
-  | { kind: 'fail'; error: string };
+  | { kind: 'fail'; error: string }
+  /** The receiver asked to be called again later (425 + Retry-After): no attempt spent. */
+  | { kind: 'snooze'; delayMs: number; error: string };
+
+/** Snoozes allowed per occurrence; the next 425 counts as a failed attempt. */
+export const MAX_SNOOZES = 100;
+/** Longest snooze honoured: the receiver names the time, within a day. */
+export const MAX_SNOOZE_MS = 86_400_000;
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -31,17 +38,31 @@ export interface RetryPolicy {
 
 const MAX_ERROR_LENGTH = 500;
 
-/** Success is any 2xx; everything else is retried with backoff until attempts run out. */
+/**
+ * Success is any 2xx. The receiver steers with two answers: 410 Gone ends the task at once
+ * (failed, no more attempts); 425 Too Early with a valid Retry-After snoozes it until then
+ * without spending an attempt (up to MAX_SNOOZES per occurrence; `snoozes` is how many it had).
+ * Everything else is retried with backoff until attempts run out.
+ */
 export function decideOutcome(
   result: AttemptResult,
   attempt: number,
   policy: RetryPolicy,
-  options: { random?: () => number; nowMs?: number } = {},
+  options: { random?: () => number; nowMs?: number; snoozes?: number } = {},
 ): Outcome {
   if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
     return { kind: 'ok' };
   }
   const error = describeFailure(result, policy.captureResponseBytes);
+  if (result.kind === 'response' && result.status === 410) {
+    return { kind: 'fail', error: `${error} (410 Gone: the receiver ended the task)` };
+  }
+  if (result.kind === 'response' && result.status === 425 && (options.snoozes ?? 0) < MAX_SNOOZES) {
+    const requested = retryAfterMs(result, options.nowMs ?? Date.now());
+    if (requested !== undefined) {
+      return { kind: 'snooze', delayMs: Math.min(requested, MAX_SNOOZE_MS), error };
+    }
+  }
   if (attempt >= policy.maxAttempts) return { kind: 'fail', error };
   // Retry-After is a floor ("not before"), so it can lengthen the backoff but never shorten it.
   const backoff = backoffDelayMs(attempt, policy, options.random ?? Math.random);
@@ -63,9 +84,9 @@ export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () 
   return Math.round(capped / 2 + (capped / 2) * random());
 }
 
-/** Retry-After (delta seconds or HTTP date) of a 429 or 503, in ms from now; else undefined. */
+/** Retry-After (delta seconds or HTTP date) of a 425, 429 or 503, in ms from now; else undefined. */
 export function retryAfterMs(result: AttemptResult, nowMs: number): number | undefined {
-  if (result.kind !== 'response' || (result.status !== 429 && result.status !== 503)) {
+  if (result.kind !== 'response' || ![425, 429, 503].includes(result.status)) {
     return undefined;
   }
   const header = result.retryAfter?.trim();
@@ -110,6 +131,7 @@ export function attemptOutcome(result: AttemptResult): AttemptOutcome {
   switch (result.kind) {
     case 'response':
       if (result.status >= 200 && result.status < 300) return 'success';
+      if (result.status === 410) return 'gone';
       if (result.status >= 400 && result.status < 500) return 'http_4xx';
       if (result.status >= 500 && result.status < 600) return 'http_5xx';
       return 'http_other';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { DUE_CHANNEL } from '../tasks/tasks.sql';
+import { DUE_CHANNEL, FLOW_CHANGED } from '../../database/due-channel';
 
 /**
  * Reconnect backoff. Short on purpose: while this connection is down, no NOTIFY reaches the
@@ -36,7 +36,8 @@ export class WakeupListener {
 
   constructor(
     private readonly connectionString: string,
-    private readonly onWake: () => void,
+    /** `flowChanged`: the notification came from a pause/resume (payload FLOW_CHANGED). */
+    private readonly onWake: (flowChanged?: boolean) => void,
   ) {}
 
   start(): void {
@@ -65,7 +66,7 @@ export class WakeupListener {
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
     });
-    client.on('notification', () => this.onWake());
+    client.on('notification', (message) => this.onWake(message.payload === FLOW_CHANGED));
     client.on('error', (error) => this.lost(client, error.message));
     client.on('end', () => this.lost(client, 'connection ended'));
     try {
@@ -83,7 +84,7 @@ export class WakeupListener {
     this.reconnectDelayMs = FIRST_RECONNECT_DELAY_MS;
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => void this.ping(client), PING_INTERVAL_MS);
-    this.onWake();
+    this.onWake(true); // what changed while disconnected is unknown
   }
 
   /** A round trip on the LISTEN connection; no answer within PING_TIMEOUT_MS means it is lost. */

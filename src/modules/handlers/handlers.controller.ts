@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ApiEnvelopeResponse,
   ApiErrorResponses,
@@ -7,6 +7,7 @@ import {
 } from '../../common/openapi.decorators';
 import { CatePathDto } from '../../common/path.dto';
 import {
+  CircuitBreakerSettings,
   DeleteHandlerResult,
   HandlerPage,
   HandlerView,
@@ -16,6 +17,7 @@ import {
 import { HandlersService } from './handlers.service';
 
 @ApiTags('handlers')
+@ApiExtraModels(CircuitBreakerSettings)
 @ApiBearerAuth(BEARER_SCHEME)
 @ApiErrorResponses(400, 401)
 @Controller()
@@ -57,6 +59,32 @@ export class HandlersController {
   @HttpCode(200)
   remove(@Param() { cate }: CatePathDto): Promise<DeleteHandlerResult> {
     return this.handlers.remove(cate);
+  }
+
+  /**
+   * Stops claims of the category on every replica: its due tasks stay pending and spend no
+   * attempt; deliveries already running finish. Idempotent; 404 for an unknown category.
+   */
+  @ApiOperation({ summary: 'Pause a category' })
+  @ApiEnvelopeResponse(HandlerView, { description: 'The category, paused (committed).' })
+  @ApiErrorResponses(404)
+  @Post('handler/:cate/pause')
+  @HttpCode(200)
+  pause(@Param() { cate }: CatePathDto): Promise<HandlerView> {
+    return this.handlers.pause(cate);
+  }
+
+  /**
+   * Resumes claims of the category and closes its circuit breaker; its due backlog is delivered
+   * at once. Idempotent; 404 for an unknown category.
+   */
+  @ApiOperation({ summary: 'Resume a category (also closes its circuit)' })
+  @ApiEnvelopeResponse(HandlerView, { description: 'The category, resumed (committed).' })
+  @ApiErrorResponses(404)
+  @Post('handler/:cate/resume')
+  @HttpCode(200)
+  resume(@Param() { cate }: CatePathDto): Promise<HandlerView> {
+    return this.handlers.resume(cate);
   }
 
   /** Every category in name order, keyset-paginated. */

@@ -1,6 +1,9 @@
+import { Transform } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
+import { parseJson } from '../../common/lossless-json';
 import { PageQueryDto } from '../../common/page-query';
+import { RawJson } from '../../common/raw-json';
 import { CATE_PATTERN, IsHttpUrl, MAX_URL_LENGTH } from '../../common/task-fields';
 import { isWebhookSecret, SECRET_MESSAGE } from './webhook-secret';
 
@@ -79,9 +82,84 @@ export class RegisterHandlerDto {
     validator: { validate: isWebhookSecret, defaultMessage: () => SECRET_MESSAGE },
   })
   secret?: string | null;
+
+  /**
+   * Circuit breaker: `false` turns it off, `null` resets it to the defaults (on, 20 consecutive
+   * failed attempts, 30 s first open period), an object sets either field. Omitted: unchanged.
+   */
+  @ApiPropertyOptional({
+    nullable: true,
+    oneOf: [
+      { $ref: '#/components/schemas/CircuitBreakerSettings' },
+      { type: 'boolean', enum: [false] },
+    ],
+    example: { failureThreshold: 10, cooldownMs: 5000 },
+  })
+  @IsOptional()
+  // Nested objects of a body arrive as their JSON text (RawJson); this one is small: build it.
+  @Transform(({ value }: { value: unknown }) =>
+    value instanceof RawJson ? parseJson(value.text) : value,
+  )
+  @ValidateBy({
+    name: 'isCircuitBreakerSetting',
+    validator: { validate: isCircuitBreakerSetting, defaultMessage: () => CIRCUIT_MESSAGE },
+  })
+  circuitBreaker?: false | { failureThreshold?: number | null; cooldownMs?: number | null } | null;
 }
 
 export class ListHandlersQueryDto extends PageQueryDto {}
+
+const CIRCUIT_MESSAGE =
+  'circuitBreaker must be false (off), null (the defaults) or {"failureThreshold"?: integer 1..100000, "cooldownMs"?: integer 100..600000}';
+
+function isIntIn(value: unknown, min: number, max: number): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    (Number.isInteger(value) && (value as number) >= min && (value as number) <= max)
+  );
+}
+
+/** false, or an object of the two optional fields within their ranges and nothing else. */
+export function isCircuitBreakerSetting(value: unknown): boolean {
+  if (value === false || value === null || value === undefined) return true;
+  if (typeof value !== 'object' || Array.isArray(value)) return false;
+  const fields = value as Record<string, unknown>;
+  const known = ['failureThreshold', 'cooldownMs'];
+  return (
+    Object.keys(fields).every((key) => known.includes(key)) &&
+    isIntIn(fields.failureThreshold, 1, 100_000) &&
+    isIntIn(fields.cooldownMs, 100, 600_000)
+  );
+}
+
+/** The circuit breaker settings of a category. */
+export class CircuitBreakerSettings {
+  /** Consecutive failed attempts (timeout, connection error, 5xx, 429) that open the circuit. */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100_000, example: 20 })
+  failureThreshold!: number;
+
+  /** The first open period in ms; it doubles after each failed probe, up to 10 minutes. */
+  @ApiProperty({ type: 'integer', minimum: 100, maximum: 600_000, example: 30_000 })
+  cooldownMs!: number;
+}
+
+/** The circuit's state, shared by every replica. */
+export class CircuitView {
+  @ApiProperty({ enum: ['closed', 'open', 'half_open'], example: 'closed' })
+  state!: 'closed' | 'open' | 'half_open';
+
+  /** When it opened (kept through half-open probes); null when closed. */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null })
+  openedAt!: string | null;
+
+  @ApiProperty({ type: 'integer', example: 0 })
+  consecutiveFailures!: number;
+
+  /** When the next probe may go (open), or may go again if the current one is lost (half-open). */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null })
+  nextProbeAt!: string | null;
+}
 
 /** A signing secret as shown: its first characters only. */
 export class SecretView {
@@ -116,6 +194,22 @@ export class HandlerView {
   /** Active signing secrets, newest first (two during a rotation), masked. */
   @ApiProperty({ type: [SecretView] })
   secrets!: SecretView[];
+
+  /** Paused: its due tasks stay pending, no replica claims them. */
+  @ApiProperty({ example: false })
+  paused!: boolean;
+
+  /** The breaker's settings in effect, or false when it is off. */
+  @ApiProperty({
+    oneOf: [
+      { $ref: '#/components/schemas/CircuitBreakerSettings' },
+      { type: 'boolean', enum: [false] },
+    ],
+  })
+  circuitBreaker!: CircuitBreakerSettings | false;
+
+  @ApiProperty({ type: CircuitView })
+  circuit!: CircuitView;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-26T17:13:09.979Z' })
   createdAt!: string;

@@ -15,7 +15,20 @@ export interface HandlerRow {
   secrets: string[];
   created_at: Date;
   updated_at: Date;
+  paused: boolean;
+  circuit_enabled: boolean;
+  /** null: the service defaults. */
+  circuit_threshold: number | null;
+  circuit_cooldown_ms: number | null;
+  circuit_state: 'closed' | 'open' | 'half_open';
+  circuit_failures: number;
+  circuit_opened_at: Date | null;
+  circuit_next_probe_at: Date | null;
 }
+
+/** A circuit breaker setting: false turns it off; null fields are the service defaults. */
+export type CircuitBreakerSetting =
+  false | { failureThreshold: number | null; cooldownMs: number | null };
 
 /** Settings of a registration: undefined keeps the stored value, null resets it. */
 export interface HandlerSettings {
@@ -23,6 +36,8 @@ export interface HandlerSettings {
   timeoutMs?: number | null;
   concurrency?: number | null;
   secret?: string | null;
+  /** undefined keeps the stored setting; null resets it to the defaults (on). */
+  circuitBreaker?: CircuitBreakerSetting | null;
 }
 
 @Injectable()
@@ -41,7 +56,18 @@ export class HandlersRepository {
       ...pair(settings.timeoutMs),
       ...pair(settings.concurrency),
       ...pair(settings.secret),
+      ...circuitParams(settings.circuitBreaker),
     ]);
+  }
+
+  /** True when the category exists. */
+  async pause(cate: string): Promise<boolean> {
+    return rowsOf(await this.query(sql.PAUSE_HANDLER, [cate])).length > 0;
+  }
+
+  /** Resumes the category and closes its circuit; true when it exists. */
+  async resume(cate: string): Promise<boolean> {
+    return rowsOf(await this.query(sql.RESUME_HANDLER, [cate])).length > 0;
   }
 
   async find(cate: string): Promise<HandlerRow | undefined> {
@@ -62,4 +88,12 @@ export class HandlersRepository {
   private query(text: string, params: unknown[]): Promise<unknown> {
     return retryTransient(() => this.dataSource.query<unknown>(text, params));
   }
+}
+
+/** $11–$14 of UPSERT_HANDLER: given?, enabled, threshold, cooldown. */
+function circuitParams(setting: CircuitBreakerSetting | null | undefined): unknown[] {
+  if (setting === undefined) return [false, null, null, null];
+  if (setting === null) return [true, true, null, null];
+  if (setting === false) return [true, false, null, null];
+  return [true, true, setting.failureThreshold, setting.cooldownMs];
 }

@@ -1,4 +1,5 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { CIRCUIT_DEFAULTS } from '../../common/circuit-defaults';
 import { assertCallbackUrlAllowed } from '../../common/network-policy';
 import {
   decodeCursor,
@@ -17,6 +18,8 @@ const CURSOR_KIND = 'cate';
 
 @Injectable()
 export class HandlersService {
+  private readonly logger = new Logger(HandlersService.name);
+
   constructor(
     private readonly handlers: HandlersRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -34,7 +37,28 @@ export class HandlersService {
       timeoutMs: body.timeoutMs,
       concurrency: body.concurrency,
       secret: body.secret,
+      circuitBreaker:
+        body.circuitBreaker === undefined ||
+        body.circuitBreaker === null ||
+        body.circuitBreaker === false
+          ? body.circuitBreaker
+          : {
+              failureThreshold: body.circuitBreaker.failureThreshold ?? null,
+              cooldownMs: body.circuitBreaker.cooldownMs ?? null,
+            },
     });
+  }
+
+  async pause(cate: string): Promise<HandlerView> {
+    if (!(await this.handlers.pause(cate))) throw new NotFoundException('not found');
+    this.logger.log(`category ${cate} paused`);
+    return this.get(cate);
+  }
+
+  async resume(cate: string): Promise<HandlerView> {
+    if (!(await this.handlers.resume(cate))) throw new NotFoundException('not found');
+    this.logger.log(`category ${cate} resumed (circuit closed)`);
+    return this.get(cate);
   }
 
   async get(cate: string): Promise<HandlerView> {
@@ -75,6 +99,19 @@ function toView(row: HandlerRow): HandlerView {
     timeoutMs: row.timeout_ms,
     concurrency: row.concurrency,
     secrets: row.secrets.map((secret) => ({ prefix: maskSecret(secret) })),
+    paused: row.paused,
+    circuitBreaker: row.circuit_enabled
+      ? {
+          failureThreshold: row.circuit_threshold ?? CIRCUIT_DEFAULTS.failureThreshold,
+          cooldownMs: row.circuit_cooldown_ms ?? CIRCUIT_DEFAULTS.cooldownMs,
+        }
+      : false,
+    circuit: {
+      state: row.circuit_state,
+      openedAt: row.circuit_opened_at?.toISOString() ?? null,
+      consecutiveFailures: row.circuit_failures,
+      nextProbeAt: row.circuit_next_probe_at?.toISOString() ?? null,
+    },
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -80,6 +80,8 @@ describe('DispatchMetrics', () => {
       'no_handler',
       'error',
       'lease_expired',
+      'gone',
+      'snoozed',
     ];
     expect([...ATTEMPT_OUTCOMES].sort()).toStrictEqual([...all].sort());
   });

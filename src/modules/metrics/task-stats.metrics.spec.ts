@@ -12,6 +12,9 @@ const ROW: TaskStatsRow = {
   running_estimate: null,
   failed_estimate: 5,
   oldest_due_age_seconds: 1.5,
+  paused_categories: 2,
+  open_circuits: 1,
+  half_open_circuits: 0,
 };
 
 describe('stateCount', () => {
@@ -36,6 +39,8 @@ describe('taskStats', () => {
     expect(taskStats(ROW, EXACT_COUNT_LIMIT)).toStrictEqual({
       counts: { pending: 12, running: 3, failed: 0 },
       oldestDueAgeSeconds: 1.5,
+      pausedCategories: 2,
+      circuits: { open: 1, half_open: 0 },
     });
   });
 });

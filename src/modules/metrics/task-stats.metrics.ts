@@ -12,6 +12,9 @@ const STATS_TIMEOUT_MS = 2000;
 export interface TaskStats {
   counts: Record<TaskState, number>;
   oldestDueAgeSeconds: number;
+  /** Categories held back: paused, and circuits by state other than closed. */
+  pausedCategories: number;
+  circuits: { open: number; half_open: number };
 }
 
 /** A state's count: exact below the limit; at the limit, the table statistics' estimate if larger. */
@@ -27,6 +30,8 @@ export function taskStats(row: TaskStatsRow, limit: number): TaskStats {
       failed: stateCount(row.failed, row.failed_estimate, limit),
     },
     oldestDueAgeSeconds: row.oldest_due_age_seconds,
+    pausedCategories: row.paused_categories,
+    circuits: { open: row.open_circuits, half_open: row.half_open_circuits },
   };
 }
 
@@ -57,6 +62,26 @@ export class TaskStatsMetrics {
       registers: [registry],
       async collect() {
         this.set((await read())?.oldestDueAgeSeconds ?? NaN);
+      },
+    });
+    new Gauge({
+      name: 'delay_tasks_categories_paused',
+      help: 'Categories paused (their due tasks are held, cluster-wide)',
+      registers: [registry],
+      async collect() {
+        this.set((await read())?.pausedCategories ?? NaN);
+      },
+    });
+    new Gauge({
+      name: 'delay_tasks_circuits',
+      help: 'Categories whose circuit breaker is not closed, by state (their due tasks are held)',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const stats = await read();
+        for (const state of ['open', 'half_open'] as const) {
+          this.set({ state }, stats?.circuits[state] ?? NaN);
+        }
       },
     });
   }

@@ -1,3 +1,5 @@
+import { DUE_CHANNEL } from '../../database/due-channel';
+
 /**
  * The API's statements against `tasks` and `task_attempts`; the queue's (claim, complete,
  * release, rescue) are in dispatch/queue.sql.ts. Parameters are numbered and cast; times are
@@ -30,8 +32,8 @@ const UPSERT_CONFLICT = `
   ON CONFLICT (cate, key) WHERE NOT in_advance DO UPDATE SET
     due_at = excluded.due_at, run_at = excluded.run_at, params = excluded.params,
     handler = excluded.handler, in_advance = false, state = 'pending', version = t.version + 1,
-    attempts = 0, delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL,
-    leased_at = NULL, last_error = NULL, updated_at = now()
+    attempts = 0, snoozes = 0, delivery_id = gen_random_uuid(), lease_owner = NULL,
+    lease_expires_at = NULL, leased_at = NULL, last_error = NULL, updated_at = now()
   WHERE t.state = 'failed' OR t.due_at IS DISTINCT FROM excluded.due_at
     OR t.params::text IS DISTINCT FROM excluded.params::text
     OR t.handler IS DISTINCT FROM excluded.handler`;
@@ -107,6 +109,7 @@ export const DELETE_TASK = `DELETE FROM tasks t WHERE ${MATCH_TASK} RETURNING t.
 export const EXEC_TASK = `
   UPDATE tasks t SET
     in_advance = true, run_at = now(), state = 'pending', version = t.version + 1, attempts = 0,
+    snoozes = 0,
     delivery_id = gen_random_uuid(), lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL,
     last_error = NULL, updated_at = now()
   WHERE ${MATCH_TASK}
@@ -126,7 +129,7 @@ export const RETRY_TASK = `
     FOR UPDATE
   ), retried AS (
     UPDATE tasks t SET
-      state = 'pending', run_at = now(), attempts = 0, version = t.version + 1,
+      state = 'pending', run_at = now(), attempts = 0, snoozes = 0, version = t.version + 1,
       lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, updated_at = now()
     FROM target WHERE t.id = target.id AND target.state = 'failed'
     RETURNING t.id
@@ -280,7 +283,9 @@ export const TASK_STATS = `
       AS failed_estimate,
     coalesce(extract(epoch FROM now() - (
       SELECT min(run_at) FROM tasks WHERE state = 'pending' AND run_at <= now())), 0)::float8
-      AS oldest_due_age_seconds`;
+      AS oldest_due_age_seconds,
+    (SELECT count(*) FROM handlers WHERE paused)::int AS paused_categories,
+    (SELECT count(*) FROM handlers WHERE circuit_state = 'open')::int AS open_circuits,
+    (SELECT count(*) FROM handlers WHERE circuit_state = 'half_open')::int AS half_open_circuits`;
 
-export const DUE_CHANNEL = 'delay_tasks_due';
 export const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;

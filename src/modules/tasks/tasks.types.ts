@@ -29,7 +29,9 @@ export type AttemptOutcome =
   | 'blocked'
   | 'no_handler'
   | 'error'
-  | 'lease_expired';
+  | 'lease_expired'
+  | 'gone'
+  | 'snoozed';
 
 /** Every AttemptOutcome (the compiler checks the list is complete): metrics series, API enum. */
 export const ATTEMPT_OUTCOMES = Object.keys({
@@ -43,6 +45,8 @@ export const ATTEMPT_OUTCOMES = Object.keys({
   no_handler: true,
   error: true,
   lease_expired: true,
+  gone: true,
+  snoozed: true,
 } satisfies Record<AttemptOutcome, true>) as AttemptOutcome[];
 
 /** One delivery attempt, as kept in task_attempts. */
@@ -135,4 +139,7 @@ export interface TaskStatsRow {
   running_estimate: number | null;
   failed_estimate: number | null;
   oldest_due_age_seconds: number;
+  paused_categories: number;
+  open_circuits: number;
+  half_open_circuits: number;
 }

@@ -137,8 +137,9 @@ export async function registerHandler(
   service: ServiceProcess,
   cate: string,
   url: string,
+  settings: Record<string, unknown> = {},
 ): Promise<void> {
-  const reply = await callApi(service, 'POST', `/handler/${cate}`, { handler: url });
+  const reply = await callApi(service, 'POST', `/handler/${cate}`, { handler: url, ...settings });
   if (reply.status !== 200) throw new Error(`POST /handler/${cate}: ${reply.status} ${reply.text}`);
 }
 
