@@ -6,19 +6,10 @@ import { Client } from 'pg';
 import { MIGRATIONS } from '../src/database/data-source-options';
 import { MIGRATION_LOCK_ID } from '../src/database/migration-lock';
 import { readTestServerState, withDatabase } from './setup/test-server';
+import { onServer } from './support/database';
 import { waitFor } from './support/tasks-api';
 
 const ROOT = join(__dirname, '..');
-
-async function onServer(serverUrl: string, statement: string): Promise<void> {
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 interface CliRun {
   child: ChildProcess;

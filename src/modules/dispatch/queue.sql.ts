@@ -23,6 +23,27 @@ const CLAIMED_COLUMNS = `
   (extract(epoch FROM now()) * 1000)::float8 AS claimed_at_ms`;
 
 /**
+ * The task's category is not held back (paused, circuit not closed). A per-row subquery, not a
+ * filter on a join: with the filter, the prepared claim's plan under a burst halved the claim
+ * rate (1,440 → 890/s in bench/probe-burst.ts).
+ */
+const NOT_HELD = `NOT coalesce((SELECT held.paused OR held.circuit_state <> 'closed'
+  FROM handlers held WHERE held.cate = t.cate), false)`;
+
+/**
+ * Leases the rows of the claim's `due` CTE to worker `owner` for the category's timeout (else
+ * `timeout` ms) plus `margin` ms, counting the attempt and bumping the claim token.
+ */
+function leaseDue(owner: string, timeout: string, margin: string): string {
+  return `UPDATE tasks t SET
+    state = 'running', attempts = t.attempts + 1, claim_token = t.claim_token + 1,
+    lease_owner = ${owner}::text, leased_at = now(),
+    lease_expires_at = now()
+      + (coalesce(due.timeout_ms, ${timeout}::int) + ${margin}::int) * interval '1 millisecond'
+  FROM due WHERE t.id = due.id`;
+}
+
+/**
  * Claim up to $1 due tasks for worker $2. FOR UPDATE SKIP LOCKED lets concurrent claimers take
  * disjoint rows without waiting on each other; the due rows are read in (run_at, id) order from
  * tasks_pending_run_at_idx, so a claim costs its batch, not the backlog. The lease is how long
@@ -30,30 +51,23 @@ const CLAIMED_COLUMNS = `
  * plus a margin of $4 ms. attempts counts attempts (a release gives one back); claim_token
  * counts claims and fences this one (see above). The handler and the category's settings are
  * read now, at delivery time: the task's own handler, else the category's current one.
- * $5: categories this worker is at the concurrency cap of, or known to be held back (paused,
- * circuit not closed); their due rows are read from the index and passed over. A category
- * paused or with its circuit open is never claimed, whatever $5 says: a per-row subquery reads its
- * current state, so a pause is obeyed from the claim that follows its commit. (A subquery, not a
- * filter on the join: with the filter, the prepared statement's plan under a burst halved the
- * claim rate — 1,440 → 890/s in bench/probe-burst.ts.) claimed_at_ms is the database clock at the claim: the worker dates
- * attempts and webhook signatures by it, not by its own clock.
+ * $5: categories this worker is at the concurrency cap of; their due rows are read from the
+ * index and passed over. A category paused or with its circuit open is never claimed: NOT_HELD
+ * reads its current state, so a pause is obeyed from the claim that follows its commit (held
+ * backlogs are parked out of the index, PARK_HELD). claimed_at_ms is the database clock at the
+ * claim: the worker dates attempts and webhook signatures by it, not by its own clock.
  */
 export const CLAIM_DUE = `
   WITH due AS (
     SELECT t.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets
     FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
     WHERE t.state = 'pending' AND t.run_at <= now() AND t.cate <> ALL($5::text[])
-      AND NOT coalesce((SELECT held.paused OR held.circuit_state <> 'closed'
-        FROM handlers held WHERE held.cate = t.cate), false)
+      AND ${NOT_HELD}
     ORDER BY t.run_at, t.id
     LIMIT $1::int
     FOR UPDATE OF t SKIP LOCKED
   )
-  UPDATE tasks t SET
-    state = 'running', attempts = t.attempts + 1, claim_token = t.claim_token + 1,
-    lease_owner = $2::text, leased_at = now(),
-    lease_expires_at = now() + (coalesce(due.timeout_ms, $3::int) + $4::int) * interval '1 millisecond'
-  FROM due WHERE t.id = due.id
+  ${leaseDue('$2', '$3', '$4')}
   RETURNING ${CLAIMED_COLUMNS}`;
 
 /**
@@ -67,8 +81,7 @@ export const NEXT_DUE_DELAY = `
   SELECT (extract(epoch FROM (t.run_at - now())) * 1000)::float8 AS delay_ms
   FROM tasks t
   WHERE t.state = 'pending' AND t.cate <> ALL($1::text[])
-    AND NOT coalesce((SELECT held.paused OR held.circuit_state <> 'closed'
-      FROM handlers held WHERE held.cate = t.cate), false)
+    AND ${NOT_HELD}
   ORDER BY t.run_at, t.id
   LIMIT 1`;
 
@@ -161,11 +174,7 @@ export const CLAIM_PROBES = `
       LIMIT 1
       FOR UPDATE SKIP LOCKED) one
   )
-  UPDATE tasks t SET
-    state = 'running', attempts = t.attempts + 1, claim_token = t.claim_token + 1,
-    lease_owner = $1::text, leased_at = now(),
-    lease_expires_at = now() + (coalesce(due.timeout_ms, $2::int) + $3::int) * interval '1 millisecond'
-  FROM due WHERE t.id = due.id
+  ${leaseDue('$1', '$2', '$3')}
   RETURNING ${CLAIMED_COLUMNS}`;
 
 /**
