@@ -5,6 +5,9 @@ import { CategorySettingsAndAttempts1764180000000 } from './migrations/176418000
 import { FailedTasksByCategoryIndex1764190000000 } from './migrations/1764190000000-FailedTasksByCategoryIndex';
 import { ClaimTokens1764200000000 } from './migrations/1764200000000-ClaimTokens';
 import { FlowControl1764210000000 } from './migrations/1764210000000-FlowControl';
+import { RateLimitsAndEventsHandler1764220000000 } from './migrations/1764220000000-RateLimitsAndEventsHandler';
+import { EventsOutbox1764230000000 } from './migrations/1764230000000-EventsOutbox';
+import { AuditLog1764240000000 } from './migrations/1764240000000-AuditLog';
 
 export interface DatabaseSettings {
   url: string;
@@ -21,6 +24,9 @@ export const MIGRATIONS = [
   FailedTasksByCategoryIndex1764190000000,
   ClaimTokens1764200000000,
   FlowControl1764210000000,
+  RateLimitsAndEventsHandler1764220000000,
+  EventsOutbox1764230000000,
+  AuditLog1764240000000,
 ];
 
 /** See `idle_in_transaction_session_timeout` below. */
