@@ -12,7 +12,9 @@ import { AppValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { DispatchModule } from './modules/dispatch/dispatch.module';
+import { EventsModule } from './modules/events/events.module';
 import { HandlersModule } from './modules/handlers/handlers.module';
 import { HealthModule } from './modules/health/health.module';
 import { HttpMetricsMiddleware } from './modules/metrics/http-metrics.middleware';
@@ -37,9 +39,11 @@ export class AppModule implements NestModule {
         ScheduleModule.forRoot(),
         HealthModule,
         MetricsModule,
+        AuditModule,
         HandlersModule,
         TasksModule,
         DispatchModule,
+        EventsModule,
         RetentionModule,
       ],
       providers: [

@@ -130,6 +130,8 @@ describe('admin API', () => {
           paused: false,
           circuitBreaker: { failureThreshold: 20, cooldownMs: 30_000 },
           circuit: { state: 'closed', openedAt: null, consecutiveFailures: 0, nextProbeAt: null },
+          rateLimit: null,
+          eventsHandler: null,
           createdAt: expect.stringMatching(ISO_TIME),
           updatedAt: expect.stringMatching(ISO_TIME),
         },
@@ -271,6 +273,8 @@ describe('admin API', () => {
         paused: false,
         circuitBreaker: { failureThreshold: 20, cooldownMs: 30_000 },
         circuit: { state: 'closed', openedAt: null, consecutiveFailures: 0, nextProbeAt: null },
+        rateLimit: null,
+        eventsHandler: null,
         createdAt: expect.stringMatching(ISO_TIME),
         updatedAt: expect.stringMatching(ISO_TIME),
       });

@@ -1,6 +1,11 @@
 import { escapeLiteral, PoolClient } from 'pg';
 import { DispatchPool } from '../src/database/dispatch-pool';
-import { CLAIM_DUE, LOCK_EXPIRED_LEASES, NEXT_DUE_DELAY } from '../src/modules/dispatch/queue.sql';
+import {
+  CLAIM_DUE,
+  CLAIM_RATED,
+  LOCK_EXPIRED_LEASES,
+  NEXT_DUE_DELAY,
+} from '../src/modules/dispatch/queue.sql';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 /**
@@ -26,6 +31,7 @@ const SKIPPED = ['c1', 'c2'];
 const LEASE_BATCH = 1_000;
 
 const DUE_INDEX = 'tasks_pending_run_at_idx';
+const PARKED_INDEX = 'tasks_parked_idx';
 const LEASE_INDEX = 'tasks_running_lease_idx';
 
 interface PlanNode {
@@ -137,13 +143,14 @@ function planProblems(plan: PlanNode, expected: PlanExpectation): string[] {
 }
 
 type PlanMode = 'custom' | 'generic';
-type Param = number | string | string[];
+type Param = number | string | string[] | number[];
 
 /** A parameter as an SQL literal, for EXECUTE (which takes no bind parameters). */
 function literal(value: Param): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return escapeLiteral(value);
   return escapeLiteral(`{${value.map((item) => JSON.stringify(item)).join(',')}}`);
+  // (number arrays print as {1,2}, which PostgreSQL reads as int[] too)
 }
 
 describe('queue statement plans on 1,000,000 tasks', () => {
@@ -203,11 +210,20 @@ describe('queue statement plans on 1,000,000 tasks', () => {
     await db?.drop();
   });
 
-  /** EXPLAIN ANALYZE of `text` as the dispatcher would run it, in a rolled-back transaction. */
-  async function explain(text: string, params: Param[], mode: PlanMode): Promise<PlanNode> {
+  /**
+   * EXPLAIN ANALYZE of `text` as the dispatcher would run it, in a rolled-back transaction, after
+   * the `setup` statements (in the same transaction).
+   */
+  async function explain(
+    text: string,
+    params: Param[],
+    mode: PlanMode,
+    setup: string[] = [],
+  ): Promise<PlanNode> {
     type Explained = { 'QUERY PLAN': Array<{ Plan: PlanNode }> };
     await client.query('BEGIN');
     try {
+      for (const statement of setup) await client.query(statement);
       if (mode === 'custom') {
         const { rows } = await client.query<Explained>(
           `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
@@ -294,6 +310,50 @@ describe('queue statement plans on 1,000,000 tasks', () => {
         });
       },
     );
+
+    it('CLAIM_RATED takes parked tasks through tasks_parked_idx and due ones through tasks_pending_run_at_idx, without a sort or a scan of the backlog', async () => {
+      // c0 rate-limited with tokens for 100; 60 of its 500 due tasks parked.
+      const setup = [
+        `UPDATE handlers SET rate_per_second = 10, rate_burst = 100, rate_tokens = 100,
+           rate_refilled_at = now() WHERE cate = 'c0'`,
+        `UPDATE tasks SET run_at = 'infinity' WHERE id IN (SELECT id FROM tasks
+           WHERE cate = 'c0' AND state = 'pending' AND run_at <= now() ORDER BY id LIMIT 60)`,
+        'ANALYZE tasks',
+      ];
+      const plan = await explain(
+        CLAIM_RATED,
+        [['c0'], [100], 'worker', 30_000, 5_000],
+        mode,
+        setup,
+      );
+      const nodes = nodesOf(plan);
+      const problems: string[] = [];
+      for (const node of nodes) {
+        if (node['Relation Name'] === 'tasks' && node['Node Type'] === 'Seq Scan')
+          problems.push(`reads tasks without an index: ${describeNode(node)}`);
+        // (The handler rows are sorted, by cate: that is the lock order.)
+        const sortsTasks =
+          node['Node Type'].includes('Sort') &&
+          nodesOf(node).some((n) => n['Relation Name'] === 'tasks');
+        if (node['Node Type'].startsWith('Bitmap') || sortsTasks)
+          problems.push(`bitmap scan or sort of tasks: ${describeNode(node)}`);
+        // The due part walks the due entries of every category until it has its share: the due
+        // backlog at most, never the million rows.
+        if (node['Relation Name'] === 'tasks' && rowsRead(node) > DUE)
+          problems.push(`reads more than the due backlog: ${describeNode(node)}`);
+      }
+      const parked = nodes.filter((n) => n['Index Name'] === PARKED_INDEX);
+      if (parked.length !== 1 || parked[0]['Actual Rows'] !== 60)
+        problems.push(`expected one scan of ${PARKED_INDEX} returning the 60 parked tasks`);
+      if (!nodes.some((n) => n['Index Name'] === DUE_INDEX))
+        problems.push(`expected a scan of ${DUE_INDEX} for the due tasks not parked`);
+      // One row per task claimed (the bucket's row joined to each).
+      if (plan['Actual Rows'] !== 100) problems.push('expected 100 tasks claimed');
+      if (problems.length > 0)
+        throw new Error(
+          `CLAIM_RATED (${mode} plan):\n  ${problems.join('\n  ')}\n\n${renderPlan(plan)}`,
+        );
+    });
 
     it(`LOCK_EXPIRED_LEASES locks the oldest ${LEASE_BATCH} of ${EXPIRED_LEASES} expired leases in tasks_running_lease_idx order`, async () => {
       await expectPlan('LOCK_EXPIRED_LEASES', LOCK_EXPIRED_LEASES, [LEASE_BATCH], mode, {

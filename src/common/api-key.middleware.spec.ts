@@ -1,16 +1,20 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { hashApiKey, loadConfig } from '../config/load-config';
 import {
   ApiKeyMiddleware,
+  apiKeyIdOf,
+  apiKeyIdOfHash,
   bearerToken,
   isOpenPath,
+  READ_ONLY_MESSAGE,
   UNAUTHORIZED_MESSAGE,
 } from './api-key.middleware';
 
 const KEY = 'test-key-0123456789abcdef';
 const OTHER_KEY = 'other-key-0123456789abcdef';
+const READER_KEY = 'reader-key-0123456789abcdef';
 
 interface Outcome {
   /** Whether the middleware passed the request on. */
@@ -18,6 +22,8 @@ interface Outcome {
   /** What it threw: a refusal, which Nest's exception filter answers. */
   error?: unknown;
   responseHeaders: Record<string, string>;
+  /** The key id left for later code (apiKeyIdOf). */
+  keyId: string | null;
 }
 
 /** Runs the middleware on a request to `url` (Nest mounts it on `/{*path}`: req.url is `/`). */
@@ -26,25 +32,28 @@ function call(
   url: string,
   headers: Record<string, string> = {},
   complete = true,
+  method = 'POST',
 ): Outcome {
   const responseHeaders: Record<string, string> = {};
-  const req = { originalUrl: url, url: '/', headers, complete } as unknown as Request;
+  const req = { method, originalUrl: url, url: '/', headers, complete } as unknown as Request;
   const res = {
+    locals: {},
     setHeader: (name: string, value: string) => (responseHeaders[name] = value),
   } as unknown as Response;
   let passed = false;
   try {
     middleware.use(req, res, () => (passed = true));
   } catch (error) {
-    return { passed, error, responseHeaders };
+    return { passed, error, responseHeaders, keyId: apiKeyIdOf(res) };
   }
-  return { passed, responseHeaders };
+  return { passed, responseHeaders, keyId: apiKeyIdOf(res) };
 }
 
 function middleware(overrides: Partial<AppConfig> = {}): ApiKeyMiddleware {
   return new ApiKeyMiddleware({
     ...loadConfig({}),
     apiKeyHashes: [hashApiKey(KEY), hashApiKey(OTHER_KEY)],
+    apiKeyReadonlyHashes: [hashApiKey(READER_KEY)],
     ...overrides,
   });
 }
@@ -53,7 +62,8 @@ const REFUSED = new UnauthorizedException(UNAUTHORIZED_MESSAGE);
 
 describe('ApiKeyMiddleware', () => {
   it('lets everything through when no API keys are configured', () => {
-    expect(call(middleware({ apiKeyHashes: [] }), '/task/a/1').passed).toBe(true);
+    const open = middleware({ apiKeyHashes: [], apiKeyReadonlyHashes: [] });
+    expect(call(open, '/task/a/1')).toMatchObject({ passed: true, keyId: null });
   });
 
   it.each([KEY, OTHER_KEY])('accepts the configured key %s as a bearer token', (key) => {
@@ -74,6 +84,63 @@ describe('ApiKeyMiddleware', () => {
       passed: false,
       error: REFUSED,
       responseHeaders: { 'WWW-Authenticate': 'Bearer realm="delay-tasks"' },
+      keyId: null,
+    });
+  });
+
+  it('gives a request let through the id of its key: a SHA-256 prefix, never the key', () => {
+    const outcome = call(middleware(), '/task/a/1', { authorization: `Bearer ${KEY}` });
+    expect(outcome.keyId).toBe(hashApiKey(KEY).slice(0, 12));
+    expect(outcome.keyId).toMatch(/^[0-9a-f]{12}$/);
+    expect(apiKeyIdOfHash(hashApiKey(OTHER_KEY))).toBe(hashApiKey(OTHER_KEY).slice(0, 12));
+  });
+
+  it('leaves no key id on open paths', () => {
+    const outcome = call(middleware(), '/health', { authorization: `Bearer ${KEY}` });
+    expect(outcome).toMatchObject({ passed: true, keyId: null });
+  });
+
+  describe('read-only keys', () => {
+    const reader = { authorization: `Bearer ${READER_KEY}` };
+    const FORBIDDEN = new ForbiddenException(READ_ONLY_MESSAGE);
+
+    it.each(['GET', 'HEAD'])('lets a read-only key %s, with its key id', (method) => {
+      const outcome = call(middleware(), '/tasks', reader, true, method);
+      expect(outcome).toMatchObject({ passed: true, keyId: hashApiKey(READER_KEY).slice(0, 12) });
+    });
+
+    it.each(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])(
+      'refuses a read-only key %s with a 403 naming the rule',
+      (method) => {
+        const outcome = call(middleware(), '/handler/a', reader, true, method);
+        expect(outcome).toStrictEqual({
+          passed: false,
+          error: FORBIDDEN,
+          responseHeaders: {
+            'WWW-Authenticate': 'Bearer realm="delay-tasks", error="insufficient_scope"',
+          },
+          keyId: null,
+        });
+      },
+    );
+
+    it('closes the connection when it refuses a write whose body has not all arrived', () => {
+      const headers = { ...reader, 'content-length': '1048576' };
+      const waiting = call(middleware(), '/task/a', headers, false);
+      expect(waiting.error).toStrictEqual(FORBIDDEN);
+      expect(waiting.responseHeaders.Connection).toBe('close');
+    });
+
+    it('works with read-only keys alone: auth is on, nobody writes', () => {
+      const readersOnly = middleware({ apiKeyHashes: [] });
+      expect(call(readersOnly, '/tasks', {}, true, 'GET').error).toStrictEqual(REFUSED);
+      expect(call(readersOnly, '/tasks', reader, true, 'GET').passed).toBe(true);
+      expect(call(readersOnly, '/task/a', reader).error).toStrictEqual(FORBIDDEN);
+    });
+
+    it('still lets full-access keys write', () => {
+      const outcome = call(middleware(), '/task/a', { authorization: `Bearer ${OTHER_KEY}` });
+      expect(outcome.passed).toBe(true);
     });
   });
 

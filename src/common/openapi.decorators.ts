@@ -113,7 +113,8 @@ const ERRORS = {
   },
   403: {
     description:
-      'A state-changing request from a web page of another origin (`Origin` not this ' +
+      'A state-changing request with a read-only key (API_KEYS_READONLY: GET and HEAD only), ' +
+      'or from a web page of another origin (`Origin` not this ' +
       "service's nor one of ALLOWED_ORIGINS, or `Sec-Fetch-Site: cross-site`).",
     msg: CROSS_SITE_MESSAGE,
   },

@@ -19,10 +19,11 @@ const DESCRIPTION = [
   'without going through JavaScript numbers: task keys (uint64, up to 18446744073709551615) and',
   'integers of any size in `params` are stored, returned and delivered exactly.',
   '',
-  'When the service runs with `API_KEYS`, every route but `/health*`, `/docs*` and (unless',
-  '`METRICS_REQUIRE_AUTH`) `/metrics` needs `Authorization: Bearer <key>`; without one, any other',
-  'path, an unknown one too, is answered 401. A state-changing request (POST, PUT, PATCH,',
-  'DELETE) sent by a web page of another origin is answered 403 (see `ALLOWED_ORIGINS`).',
+  'When the service runs with `API_KEYS` (full access) or `API_KEYS_READONLY` (GET and HEAD',
+  'only), every route but `/health*`, `/docs*`, `/ui*` and (unless `METRICS_REQUIRE_AUTH`)',
+  '`/metrics` needs `Authorization: Bearer <key>`; without one, any other path, an unknown one',
+  'too, is answered 401. A state-changing request (POST, PUT, PATCH, DELETE) with a read-only',
+  'key, or sent by a web page of another origin (see `ALLOWED_ORIGINS`), is answered 403.',
 ].join('\n');
 
 /** package.json's version; the file sits two levels above both src/common and dist/common. */

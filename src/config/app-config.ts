@@ -43,8 +43,13 @@ export interface AppConfig {
 
   maxParamsBytes: number;
   bodyLimitBytes: number;
-  /** SHA-256 (hex) of each API_KEYS entry; the keys themselves are not kept. Empty: no auth. */
+  /**
+   * SHA-256 (hex) of each API_KEYS entry (full access); the keys themselves are not kept. Auth is
+   * on when this or apiKeyReadonlyHashes is non-empty.
+   */
   apiKeyHashes: string[];
+  /** SHA-256 (hex) of each API_KEYS_READONLY entry: keys that may only GET and HEAD. */
+  apiKeyReadonlyHashes: string[];
   /** With API keys set, /metrics needs one too; by default scrapers need none. */
   metricsRequireAuth: boolean;
   /**

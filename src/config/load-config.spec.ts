@@ -37,6 +37,7 @@ const DEFAULTS: AppConfig = {
   maxParamsBytes: 65_536,
   bodyLimitBytes: 1_048_576,
   apiKeyHashes: [],
+  apiKeyReadonlyHashes: [],
   metricsRequireAuth: false,
   allowedOrigins: [],
   logLevel: 'log',
@@ -91,6 +92,7 @@ describe('loadConfig', () => {
       MAX_PARAMS_BYTES: '1024',
       BODY_LIMIT_BYTES: '4096',
       API_KEYS: 'first-key-0123456789, second/key+AbCdEf==',
+      API_KEYS_READONLY: ' reader-key-0123456789 ,',
       METRICS_REQUIRE_AUTH: 'true',
       ALLOWED_ORIGINS: 'https://Ops.Example.com:443/, http://localhost:5173',
       LOG_LEVEL: 'debug',
@@ -123,6 +125,7 @@ describe('loadConfig', () => {
       maxParamsBytes: 1024,
       bodyLimitBytes: 4096,
       apiKeyHashes: [hashApiKey('first-key-0123456789'), hashApiKey('second/key+AbCdEf==')],
+      apiKeyReadonlyHashes: [hashApiKey('reader-key-0123456789')],
       metricsRequireAuth: true,
       allowedOrigins: ['https://ops.example.com', 'http://localhost:5173'],
       logLevel: 'debug',
@@ -145,6 +148,60 @@ describe('loadConfig', () => {
       '6b1ed3249bfeaf163cc86042729f1023caea2e1d2f3594407894563fdf054b42',
     ]);
     expect(JSON.stringify(config)).not.toContain('k-0123456789abcdef');
+  });
+
+  describe('API_KEYS_READONLY', () => {
+    it('keeps SHA-256 hashes of the read-only keys apart from the full-access ones', () => {
+      const config = loadConfig({
+        API_KEYS: 'k-0123456789abcdef',
+        API_KEYS_READONLY: 'r-0123456789abcdef, Kq7vXz2Lm9PwR4tN',
+      });
+      expect(config.apiKeyHashes).toStrictEqual([hashApiKey('k-0123456789abcdef')]);
+      expect(config.apiKeyReadonlyHashes).toStrictEqual([
+        hashApiKey('r-0123456789abcdef'),
+        hashApiKey('Kq7vXz2Lm9PwR4tN'),
+      ]);
+      expect(JSON.stringify(config)).not.toMatch(/r-0123456789abcdef|Kq7vXz2Lm9PwR4tN/);
+    });
+
+    it('may be set without API_KEYS (auth on, nobody can write)', () => {
+      const config = loadConfig({ API_KEYS_READONLY: 'r-0123456789abcdef' });
+      expect(config.apiKeyHashes).toStrictEqual([]);
+      expect(config.apiKeyReadonlyHashes).toStrictEqual([hashApiKey('r-0123456789abcdef')]);
+    });
+
+    it('treats an empty value as unset', () => {
+      expect(loadConfig({ API_KEYS_READONLY: '' }).apiKeyReadonlyHashes).toStrictEqual([]);
+      expect(loadConfig({ API_KEYS_READONLY: ' , ' }).apiKeyReadonlyHashes).toStrictEqual([]);
+    });
+
+    it('names a malformed entry by position and variable, never by value', () => {
+      const { message } = configError({ API_KEYS_READONLY: 'good-key-0123456789,short key' });
+      expect(message).toMatch(/^API_KEYS_READONLY entry 2 must be 16 to 512 characters/);
+      expect(message).not.toContain('short key');
+    });
+
+    it('applies the same strength rule as API_KEYS', () => {
+      const weak = 'abcdefgh'.repeat(4);
+      const { message } = configError({ API_KEYS_READONLY: weak });
+      expect(message).toMatch(/^API_KEYS_READONLY entry 1 is too weak: about \d+ bits/);
+      expect(message).not.toContain(weak);
+    });
+
+    it('refuses a key that is in both lists, naming neither key', () => {
+      const key = 'Kq7vXz2Lm9PwR4tN';
+      const { message } = configError({
+        API_KEYS: `k-0123456789abcdef,${key}`,
+        API_KEYS_READONLY: `r-0123456789abcdef,${key}`,
+      });
+      expect(message).toBe('API_KEYS_READONLY entry 2 is also in API_KEYS: give each key one role');
+    });
+
+    it('reports bad entries of both lists at once', () => {
+      const { message } = configError({ API_KEYS: 'short', API_KEYS_READONLY: 'tiny' });
+      expect(message).toMatch(/API_KEYS entry 1 must be/);
+      expect(message).toMatch(/API_KEYS_READONLY entry 1 must be/);
+    });
   });
 
   it.each([
@@ -245,6 +302,8 @@ describe('loadConfig', () => {
     ['API_KEYS', 'a-long-enough-key-0123,bad"quote-0123456'],
     ['API_KEYS', 'x'.repeat(32)],
     ['API_KEYS', '1234567890123456'],
+    ['API_KEYS_READONLY', 'too-short'],
+    ['API_KEYS_READONLY', '1234567890123456'],
     ['ALLOWED_ORIGINS', '*'],
     ['ALLOWED_ORIGINS', 'null'],
     ['ALLOWED_ORIGINS', 'dash.example.com'],

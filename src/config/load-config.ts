@@ -72,6 +72,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(16_777_216) MAX_PARAMS_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(268_435_456) BODY_LIMIT_BYTES?: number;
   @IsOptional() @Transform(toList) @IsString({ each: true }) API_KEYS?: string[];
+  @IsOptional() @Transform(toList) @IsString({ each: true }) API_KEYS_READONLY?: string[];
   @IsOptional() @Transform(toList) @IsString({ each: true }) ALLOWED_ORIGINS?: string[];
   @IsOptional()
   @IsIn(['true', 'false', '1', '0'], { message: 'METRICS_REQUIRE_AUTH must be true or false' })
@@ -101,6 +102,9 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
   messages.push(...cidrs.filter((c) => !isCidr(c)).map(cidrMessage));
   const apiKeys = vars.API_KEYS ?? [];
   messages.push(...apiKeyMessages('API_KEYS', apiKeys));
+  const readonlyKeys = vars.API_KEYS_READONLY ?? [];
+  messages.push(...apiKeyMessages('API_KEYS_READONLY', readonlyKeys));
+  messages.push(...sharedKeyMessages(apiKeys, readonlyKeys));
   const origins = vars.ALLOWED_ORIGINS ?? [];
   messages.push(...origins.filter((o) => normalizeOrigin(o) === undefined).map(originMessage));
   if (messages.length > 0) throw new ConfigError(messages.join('; '));
@@ -133,6 +137,7 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     maxParamsBytes: vars.MAX_PARAMS_BYTES ?? 65_536,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES ?? 1_048_576,
     apiKeyHashes: apiKeys.map(hashApiKey),
+    apiKeyReadonlyHashes: readonlyKeys.map(hashApiKey),
     metricsRequireAuth: /^(true|1)$/.test(vars.METRICS_REQUIRE_AUTH ?? 'false'),
     allowedOrigins: origins.map((origin) => normalizeOrigin(origin) as string),
     logLevel: vars.LOG_LEVEL ?? 'log',
@@ -225,6 +230,16 @@ function apiKeyMessages(variable: string, keys: string[]): string[] {
         '(a repeated character counts once; generate keys, e.g. openssl rand -hex 32)',
     ];
   });
+}
+
+/** A key in both lists would have two roles: refused, naming the read-only entry by position. */
+function sharedKeyMessages(fullKeys: string[], readonlyKeys: string[]): string[] {
+  const full = new Set(fullKeys);
+  return readonlyKeys.flatMap((key, index) =>
+    full.has(key)
+      ? [`API_KEYS_READONLY entry ${index + 1} is also in API_KEYS: give each key one role`]
+      : [],
+  );
 }
 
 /** Character classes of API keys and their sizes: lower case, upper case, digits, symbols. */

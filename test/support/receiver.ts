@@ -21,7 +21,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJson } from '../../src/common/lossless-json';
-import type { CallReport, ClosedReport, ReceiverReport } from '../faults/support/receiver-process';
+import type {
+  CallReport,
+  ClosedReport,
+  ReceiverReport,
+  SetStatus,
+} from '../faults/support/receiver-process';
 
 export interface ReceivedCall {
   path: string;
@@ -129,6 +134,7 @@ const PROCESS_START_TIMEOUT_MS = 20_000;
 export class ReceiverProcess {
   readonly calls: ReportedCall[] = [];
   private readonly bySeq = new Map<number, ReportedCall>();
+  private readonly statusSet = new Map<string, () => void>();
   private port = 0;
 
   private constructor(private readonly child: ChildProcess) {}
@@ -146,6 +152,7 @@ export class ReceiverProcess {
         PROCESS_START_TIMEOUT_MS,
       );
       child.on('message', (report: ReceiverReport) => {
+        if (report.type === 'status-set') return receiver.statusSet.get(report.name)?.();
         if (report.type !== 'ready') return receiver.record(report);
         clearTimeout(timer);
         resolve(report.port);
@@ -158,6 +165,15 @@ export class ReceiverProcess {
 
   url(mode: string): string {
     return `http://127.0.0.1:${this.port}/${mode}`;
+  }
+
+  /** From now on `url('switch/<name>')` answers `status`; resolves once the receiver has it. */
+  async setStatus(name: string, status: number): Promise<void> {
+    const applied = new Promise<void>((resolve) => this.statusSet.set(name, resolve));
+    const message: SetStatus = { type: 'set-status', name, status };
+    this.child.send(message);
+    await applied;
+    this.statusSet.delete(name);
   }
 
   /** Calls to `url(path)`. */

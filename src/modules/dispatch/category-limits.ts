@@ -43,6 +43,12 @@ export class CategoryLimits {
     return { start, overCap };
   }
 
+  /** How many more deliveries of `cate` this worker may start (Infinity: no cap). */
+  room(cate: string): number {
+    const cap = this.caps.get(cate);
+    return cap === undefined ? Infinity : Math.max(0, cap - (this.inFlight.get(cate) ?? 0));
+  }
+
   /** A delivery admitted earlier ended; true when its category had been left out of a claim. */
   finished(cate: string): boolean {
     const running = (this.inFlight.get(cate) ?? 1) - 1;

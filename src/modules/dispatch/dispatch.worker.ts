@@ -26,6 +26,7 @@ import {
   RetryPolicy,
   retryPolicyOf,
 } from './retry-policy';
+import { RateSchedule } from './rate-schedule';
 import { WakeSignal } from './wake-signal';
 import { WakeupListener } from './wakeup.listener';
 import { withTimeout } from './with-timeout';
@@ -63,6 +64,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   private readonly wakeSignal = new WakeSignal();
   private readonly deliveries = new Set<Delivery>();
   private readonly limits = new CategoryLimits();
+  private readonly rates = new RateSchedule();
   private readonly completions: CompletionBatcher;
   private readonly listener: WakeupListener;
   private readonly policy: RetryPolicy;
@@ -196,9 +198,26 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
       this.limits.atCap(),
     );
     claimTimed();
-    // A claim whose answer came back after its lease margin (the process was stopped or starved
-    // meanwhile) may already be another replica's: release it unsent rather than add a duplicate.
-    // The clock is monotonic, so a wall-clock jump cannot trigger or suppress this.
+    this.startClaimed(claimed, claimedAt);
+    if (this.rates.size > 0) await this.claimRated();
+    this.backlog = claimed.length === wanted;
+    if (this.backlog || this.state !== 'running') return;
+    const delayMs = await this.queue.nextDueDelayMs(this.limits.atCap());
+    const poll = this.config.pollIntervalMs;
+    const rateMs = this.rates.nextAt() - performance.now();
+    const sleepMs = Math.min(delayMs ?? poll, poll, rateMs);
+    await this.wakeSignal.sleep(Math.max(sleepMs, 0));
+  }
+
+  /**
+   * Starts what a claim returned. A claim whose answer came back after its lease margin (the
+   * process was stopped or starved meanwhile) may already be another replica's: it is released
+   * unsent rather than add a duplicate (the clock is monotonic, so a wall-clock jump cannot
+   * trigger or suppress this). Tasks beyond their category's cap go back at once, the attempt
+   * not counted.
+   */
+  private startClaimed(claimed: ClaimedTask[], claimedAt: number): void {
+    const { leaseMarginMs } = this.config;
     const sinceClaimMs = performance.now() - claimedAt;
     if (claimed.length > 0 && sinceClaimMs > leaseMarginMs) {
       this.logger.warn(
@@ -210,13 +229,53 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     }
     const { start, overCap } = this.limits.admit(claimed);
     for (const task of start) this.startDelivery(task, claimedAt);
-    // Claimed beyond its category's cap: back to the queue at once, the attempt not counted.
     for (const task of overCap) this.completions.add({ claim: task, outcome: { kind: 'release' } });
-    this.backlog = claimed.length === wanted;
-    if (this.backlog || this.state !== 'running') return;
-    const delayMs = await this.queue.nextDueDelayMs(this.limits.atCap());
-    const poll = this.config.pollIntervalMs;
-    await this.wakeSignal.sleep(delayMs === null ? poll : Math.min(Math.max(delayMs, 0), poll));
+  }
+
+  /**
+   * Claims for the rate-limited categories whose bucket may have tokens and work (RateSchedule),
+   * within this worker's free slots and each category's cap: one statement for all of them.
+   */
+  private async claimRated(): Promise<void> {
+    const now = performance.now();
+    const cates: string[] = [];
+    const rooms: number[] = [];
+    let free = Math.min(
+      this.config.dispatchConcurrency - this.deliveries.size,
+      this.config.dispatchBatchSize,
+    );
+    for (const cate of this.rates.dueAt(now)) {
+      const room = Math.min(free, this.limits.room(cate));
+      if (room <= 0) {
+        // At its cap here (a finished delivery wakes the loop) or no slot left this tick.
+        this.rates.blocked(cate);
+        continue;
+      }
+      cates.push(cate);
+      rooms.push(room);
+      free -= room;
+    }
+    if (cates.length === 0) return;
+    const { callbackTimeoutMs, leaseMarginMs } = this.config;
+    const claimedAt = performance.now();
+    const claims = await this.queue.claimRated(
+      this.workerId,
+      cates,
+      rooms,
+      callbackTimeoutMs,
+      leaseMarginMs,
+    );
+    const done = performance.now();
+    const byCate = new Map(claims.map((claim) => [claim.cate, claim]));
+    cates.forEach((cate, i) => {
+      const claim = byCate.get(cate);
+      this.rates.record(
+        cate,
+        claim && { ...claim, claimed: claim.tasks.length, room: rooms[i] },
+        done,
+      );
+      if (claim) this.startClaimed(claim.tasks, claimedAt);
+    });
   }
 
   /**
@@ -237,8 +296,11 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
 
   /** One look at the held categories: park their due tasks, release those of the others. */
   private async parkAndRelease(): Promise<void> {
-    const { held, counting } = await this.queue.flowStates();
+    const { held: heldBack, rated, counting } = await this.queue.flowStates();
     this.circuitsCounting = new Set(counting);
+    if (this.rates.setCategories(rated)) this.wake();
+    // Rate-limited categories' due tasks are parked too: CLAIM_RATED takes them from there.
+    const held = [...new Set([...heldBack, ...rated.keys()])];
     const now = new Set(held);
     // At start-up: whatever is parked (a replica may have stopped before releasing it).
     const before = this.held ?? new Set(await this.queue.parkedCategories());

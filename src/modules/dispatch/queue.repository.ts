@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { DispatchPool, RunStatement } from '../../database/dispatch-pool';
+import { EventsWrittenSignal } from '../handlers/events-written.signal';
 import { AttemptRecord } from '../tasks/tasks.types';
 import { CircuitChange, CircuitRow, CircuitTally, nextCircuit } from './circuit-breaker';
 import * as sql from './queue.sql';
@@ -11,6 +12,8 @@ import {
   LostLeaseOutcome,
   OutcomeBatch,
   OutcomeCounts,
+  RateClaim,
+  RatedClaimRow,
   SnoozeUpdate,
 } from './queue.types';
 
@@ -26,7 +29,11 @@ export interface ParkCursor {
 
 @Injectable()
 export class QueueRepository {
-  constructor(private readonly pool: DispatchPool) {}
+  constructor(
+    private readonly pool: DispatchPool,
+    /** Told after a commit that wrote events (task.failed, circuit changes) to the outbox. */
+    @Optional() private readonly eventsWritten?: EventsWrittenSignal,
+  ) {}
 
   /**
    * Claims up to `limit` due tasks for `owner`. `timeoutMs` is the default callback timeout; the
@@ -57,15 +64,51 @@ export class QueueRepository {
     return (await this.pool.query<ClaimedTask>('claim_probes', sql.CLAIM_PROBES, values)).rows;
   }
 
-  /** Held categories, and those whose circuit has failures counted (LIST_FLOW_STATES). */
-  async flowStates(): Promise<{ held: string[]; counting: string[] }> {
-    const { rows } = await this.pool.query<{ cate: string; held: boolean }>(
-      'flow_states',
-      sql.LIST_FLOW_STATES,
-      [],
-    );
+  /**
+   * Claims due tasks of rate-limited categories within their token buckets (CLAIM_RATED): up to
+   * `rooms[i]` for `cates[i]`. One RateClaim per category whose bucket was read (a category
+   * paused, with its circuit not closed or no longer rate-limited has none).
+   */
+  async claimRated(
+    owner: string,
+    cates: string[],
+    rooms: number[],
+    timeoutMs: number,
+    leaseMarginMs: number,
+  ): Promise<RateClaim[]> {
+    const values = [cates, rooms, owner, timeoutMs, leaseMarginMs];
+    const { rows } = await this.pool.query<RatedClaimRow>('claim_rated', sql.CLAIM_RATED, values);
+    const byCate = new Map<string, RateClaim>();
+    for (const { bucket_cate, tokens_left, per_second, allowed, ...task } of rows) {
+      let claim = byCate.get(bucket_cate);
+      if (!claim) {
+        claim = { cate: bucket_cate, tasks: [], allowed, tokensLeft: tokens_left, perSecond: per_second };
+        byCate.set(bucket_cate, claim);
+      }
+      if (task.id !== null) claim.tasks.push(task as ClaimedTask);
+    }
+    return [...byCate.values()];
+  }
+
+  /**
+   * Held categories, rate-limited ones (with their rate), and those whose circuit has failures
+   * counted (LIST_FLOW_STATES).
+   */
+  async flowStates(): Promise<{
+    held: string[];
+    rated: Map<string, number>;
+    counting: string[];
+  }> {
+    const { rows } = await this.pool.query<{
+      cate: string;
+      held: boolean;
+      per_second: number | null;
+    }>('flow_states', sql.LIST_FLOW_STATES, []);
     return {
       held: rows.filter((r) => r.held).map((r) => r.cate),
+      rated: new Map(
+        rows.filter((r) => r.per_second !== null).map((r) => [r.cate, r.per_second as number]),
+      ),
       counting: rows.map((r) => r.cate),
     };
   }
@@ -119,7 +162,8 @@ export class QueueRepository {
    * that a batch retried after an error is neither half applied nor recorded twice.
    */
   async recordOutcomes(batch: OutcomeBatch): Promise<OutcomeCounts> {
-    return this.pool.transaction(async (run) => {
+    let events = 0;
+    const written = await this.pool.transaction(async (run) => {
       const counts: OutcomeCounts = {
         delivered: 0,
         failures: 0,
@@ -134,8 +178,9 @@ export class QueueRepository {
         ).rowCount;
       }
       if (batch.failures.length > 0) {
-        const values = failureArrays(batch.failures);
-        counts.failures = (await run('record_failures', sql.RECORD_FAILURES, values)).rowCount;
+        const recorded = await recordFailures(run, batch.failures);
+        counts.failures = recorded.recorded;
+        events += recorded.events;
       }
       if (batch.released.length > 0) {
         const values = claimArrays(batch.released);
@@ -149,10 +194,15 @@ export class QueueRepository {
         await run('insert_attempts', sql.INSERT_ATTEMPTS, attemptArrays(batch.attempts));
       }
       // Last: the handler rows stay locked only for the rest of this transaction.
-      if (batch.circuits.length > 0)
-        counts.circuitChanges = await updateCircuits(run, batch.circuits);
+      if (batch.circuits.length > 0) {
+        const circuits = await updateCircuits(run, batch.circuits);
+        counts.circuitChanges = circuits.changes;
+        events += circuits.events;
+      }
       return counts;
     });
+    this.eventsWritten?.written(events);
+    return written;
   }
 
   /**
@@ -164,32 +214,49 @@ export class QueueRepository {
     limit: number,
     decide: (lease: ExpiredLease) => LostLeaseOutcome,
   ): Promise<LostLeaseOutcome[]> {
-    return this.pool.transaction(async (run) => {
+    const rescued = await this.pool.transaction(async (run) => {
       const { rows } = await run<ExpiredLease>('lock_expired_leases', sql.LOCK_EXPIRED_LEASES, [
         limit,
       ]);
-      if (rows.length === 0) return [];
+      if (rows.length === 0) return { outcomes: [], events: 0 };
       const outcomes = rows.map(decide);
-      const failures = outcomes.map((o) => o.failure);
-      await run('record_failures', sql.RECORD_FAILURES, failureArrays(failures));
+      const { events } = await recordFailures(
+        run,
+        outcomes.map((o) => o.failure),
+      );
       const attempts = outcomes.map((o) => o.attempt);
       await run('insert_attempts', sql.INSERT_ATTEMPTS, attemptArrays(attempts));
-      return outcomes;
+      return { outcomes, events };
     });
+    this.eventsWritten?.written(rescued.events);
+    return rescued.outcomes;
   }
+}
+
+/** RECORD_FAILURES: rows the fence let through, and task.failed events written with them. */
+async function recordFailures(
+  run: RunStatement,
+  failures: FailureUpdate[],
+): Promise<{ recorded: number; events: number }> {
+  const { rows } = await run<{ recorded: number; events: number }>(
+    'record_failures',
+    sql.RECORD_FAILURES,
+    failureArrays(failures),
+  );
+  return rows[0] ?? { recorded: 0, events: 0 };
 }
 
 /** Locks the batch's categories whose circuit may change and writes their transitions. */
 async function updateCircuits(
   run: RunStatement,
   tallies: CircuitTally[],
-): Promise<CircuitChange[]> {
+): Promise<{ changes: CircuitChange[]; events: number }> {
   const failing = tallies.filter((t) => t.trailingFailures > 0).map((t) => t.cate);
   const { rows } = await run<CircuitRow>('lock_circuits', sql.LOCK_CIRCUITS, [
     tallies.map((t) => t.cate),
     failing,
   ]);
-  if (rows.length === 0) return [];
+  if (rows.length === 0) return { changes: [], events: 0 };
   const byCate = new Map(tallies.map((t) => [t.cate, t]));
   const changes: CircuitChange[] = [];
   for (const row of rows) {
@@ -197,15 +264,16 @@ async function updateCircuits(
     const change = tally && nextCircuit(row, tally);
     if (change) changes.push(change);
   }
-  if (changes.length === 0) return [];
-  await run('update_circuits', sql.UPDATE_CIRCUITS, [
+  if (changes.length === 0) return { changes, events: 0 };
+  const written = await run<{ events: number }>('update_circuits', sql.UPDATE_CIRCUITS, [
     changes.map((c) => c.cate),
     changes.map((c) => c.state),
     changes.map((c) => c.failures),
     changes.map((c) => c.openMs),
     changes.map((c) => c.opened),
+    changes.map((c) => c.from),
   ]);
-  return changes;
+  return { changes, events: written.rows[0]?.events ?? 0 };
 }
 
 function snoozeArrays(snoozes: SnoozeUpdate[]): unknown[] {

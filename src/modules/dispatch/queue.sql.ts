@@ -13,6 +13,14 @@
  * a no-op.
  */
 
+import {
+  circuitClosedData,
+  eventBody,
+  isoTime,
+  jsonObject,
+  jsonString,
+} from '../../database/events-outbox.sql';
+
 /** What a claim returns of each task (ClaimedTask), `due` being the claim's CTE. */
 const CLAIMED_COLUMNS = `
   t.id::text AS id, t.claim_token, t.cate, t.key::text AS key, t.params::text AS params,
@@ -23,11 +31,23 @@ const CLAIMED_COLUMNS = `
   (extract(epoch FROM now()) * 1000)::float8 AS claimed_at_ms`;
 
 /**
- * The task's category is not held back (paused, circuit not closed). A per-row subquery, not a
- * filter on a join: with the filter, the prepared claim's plan under a burst halved the claim
- * rate (1,440 → 890/s in bench/probe-burst.ts).
+ * The task's category is not held back (paused, circuit not closed) and not rate-limited (its
+ * tasks go through CLAIM_RATED, which takes tokens from the category's bucket). A per-row
+ * subquery, not a filter on a join: with the filter, the prepared claim's plan under a burst
+ * halved the claim rate (1,440 → 890/s in bench/probe-burst.ts).
  */
 const NOT_HELD = `NOT coalesce((SELECT held.paused OR held.circuit_state <> 'closed'
+    OR held.rate_per_second IS NOT NULL
+  FROM handlers held WHERE held.cate = t.cate), false)`;
+
+/**
+ * For the next-due read: as NOT_HELD, except that a rate-limited category's tasks count until
+ * they are due (the worker wakes at their due time and runs CLAIM_RATED); a due one is left to
+ * the rate-limited claim's own timing, so that a backlog waiting for tokens never makes a
+ * worker spin.
+ */
+const NOT_HELD_OR_WAITING = `NOT coalesce((SELECT held.paused OR held.circuit_state <> 'closed'
+    OR (held.rate_per_second IS NOT NULL AND t.run_at <= now())
   FROM handlers held WHERE held.cate = t.cate), false)`;
 
 /**
@@ -73,15 +93,17 @@ export const CLAIM_DUE = `
 /**
  * Milliseconds (database clock) until the earliest pending task may run; null when none. Reads
  * tasks_pending_run_at_idx from its start, passing over the entries of the categories left out
- * ($1: those at this worker's cap; a finished delivery wakes the worker for them) and of those
- * held back (paused, circuit not closed: a resume or a probe wakes the workers), so that a held
- * category's due backlog never makes a worker spin.
+ * ($1: those at this worker's cap; a finished delivery wakes the worker for them), of those
+ * held back (paused, circuit not closed: a resume or a probe wakes the workers) and the due ones
+ * of rate-limited categories (the worker times their claims by the bucket), so that a held
+ * category's due backlog never makes a worker spin. Parked tasks (run_at = 'infinity') are not
+ * waited for (their release wakes the workers), and 'infinity' minus now() would be an error.
  */
 export const NEXT_DUE_DELAY = `
   SELECT (extract(epoch FROM (t.run_at - now())) * 1000)::float8 AS delay_ms
   FROM tasks t
-  WHERE t.state = 'pending' AND t.cate <> ALL($1::text[])
-    AND ${NOT_HELD}
+  WHERE t.state = 'pending' AND t.run_at < 'infinity' AND t.cate <> ALL($1::text[])
+    AND ${NOT_HELD_OR_WAITING}
   ORDER BY t.run_at, t.id
   LIMIT 1`;
 
@@ -94,19 +116,44 @@ export const COMPLETE_DELIVERED = `
   USING unnest($1::bigint[], $2::int[]) AS c(id, token)
   WHERE ${CLAIM_FENCE}`;
 
+/** data of a task.failed event, from the failed row `r` as the fenced update returned it. */
+const TASK_FAILED_DATA = jsonObject([
+  ['cate', jsonString('r.cate')],
+  ['key', 'r.key::text'],
+  ['params', 'r.params::text'],
+  ['deliveryId', jsonString('r.delivery_id')],
+  ['attempts', 'r.attempts::text'],
+  ['lastError', jsonString('r.last_error')],
+]);
+
 /**
  * Failed attempt (or lost lease): back to pending after a delay, or failed for good when final.
+ * A task that failed for good gets a task.failed event in the outbox, in this same statement,
+ * when its category has an events handler: only rows the fence let through (RETURNING) do, so a
+ * late or replayed write reports nothing. Returns how many rows were recorded and events written.
  * $1 ids, $2 claim tokens, $3 final flags, $4 delays (ms), $5 errors.
  */
 export const RECORD_FAILURES = `
-  UPDATE tasks t SET
-    state = CASE WHEN c.final THEN 'failed' ELSE 'pending' END,
-    run_at = CASE WHEN c.final THEN t.run_at ELSE now() + c.delay_ms * interval '1 millisecond' END,
-    last_error = c.error, lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL,
-    updated_at = now()
-  FROM unnest($1::bigint[], $2::int[], $3::boolean[], $4::int[], $5::text[])
-    AS c(id, token, final, delay_ms, error)
-  WHERE ${CLAIM_FENCE}`;
+  WITH recorded AS (
+    UPDATE tasks t SET
+      state = CASE WHEN c.final THEN 'failed' ELSE 'pending' END,
+      run_at = CASE WHEN c.final THEN t.run_at
+        ELSE now() + c.delay_ms * interval '1 millisecond' END,
+      last_error = c.error, lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL,
+      updated_at = now()
+    FROM unnest($1::bigint[], $2::int[], $3::boolean[], $4::int[], $5::text[])
+      AS c(id, token, final, delay_ms, error)
+    WHERE ${CLAIM_FENCE}
+    RETURNING t.cate, t.key, t.params, t.delivery_id, t.attempts, t.last_error, t.state
+  ), failed_events AS (
+    INSERT INTO events (cate, type, body)
+    SELECT r.cate, 'task.failed', ${eventBody('task.failed', TASK_FAILED_DATA)}
+    FROM recorded r JOIN handlers h ON h.cate = r.cate
+    WHERE r.state = 'failed' AND h.events_handler IS NOT NULL
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM recorded)::int AS recorded,
+    (SELECT count(*) FROM failed_events)::int AS events`;
 
 /**
  * Claims never started (shutdown, over a category's cap, answered too late) go back to the queue
@@ -178,12 +225,77 @@ export const CLAIM_PROBES = `
   RETURNING ${CLAIMED_COLUMNS}`;
 
 /**
- * Categories whose flow state is not the plain one: held back (paused, or a circuit not closed)
- * and those with consecutive failures counted (a success must reset them).
+ * The rate-limited claim: for each category in $1 (rate-limited, not paused, circuit closed),
+ * refill its token bucket by the time passed (perSecond × seconds, at most burst), claim up to
+ * min(whole tokens, $2 room for it on this worker) of its due tasks — parked ones first, in due
+ * order (tasks_parked_idx), then due ones not yet parked (tasks_pending_run_at_idx) — and take
+ * one token per task claimed. The bucket is the handler row, locked (in cate order) for the
+ * statement: claims of every replica are serialised on it, so the tasks claimed for a category
+ * cluster-wide stay within burst + perSecond × t in any window t. A waiter's now() may be older
+ * than the refill stamp the holder wrote: it counts no time (greatest(0, …)) and keeps the later
+ * stamp, so no time is counted twice. Tasks are claimed SKIP LOCKED, never waited for, so the
+ * row lock cannot deadlock with outcome writes (which lock tasks, then handlers).
+ * One row per category's bucket (task columns NULL when none was claimed): cate, tokens_left,
+ * per_second, allowed (what the tokens and room allowed), then the claimed task as CLAIM_DUE's.
+ * $1 cates, $2 room per cate, $3 owner, $4 default timeout ms, $5 lease margin ms.
+ */
+export const CLAIM_RATED = `
+  WITH wanted AS (
+    SELECT w.cate, w.room FROM unnest($1::text[], $2::int[]) AS w(cate, room)
+  ), bucket AS (
+    SELECT h.cate, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets,
+      h.rate_per_second, h.rate_refilled_at,
+      least(floor(least(h.rate_burst::float8, h.rate_tokens + h.rate_per_second
+        * greatest(0, extract(epoch FROM now() - h.rate_refilled_at))::float8)), w.room)::int
+        AS allowed,
+      least(h.rate_burst::float8, h.rate_tokens + h.rate_per_second
+        * greatest(0, extract(epoch FROM now() - h.rate_refilled_at))::float8) AS tokens
+    FROM handlers h JOIN wanted w ON w.cate = h.cate
+    WHERE h.rate_per_second IS NOT NULL AND NOT h.paused AND h.circuit_state = 'closed'
+    ORDER BY h.cate
+    FOR UPDATE OF h
+  ), parked AS (
+    SELECT pick.id, b.cate FROM bucket b CROSS JOIN LATERAL (
+      SELECT t.id FROM tasks t
+      WHERE t.cate = b.cate AND t.state = 'pending' AND t.run_at = 'infinity'
+      ORDER BY t.due_at, t.id
+      LIMIT b.allowed
+      FOR UPDATE OF t SKIP LOCKED) pick
+  ), fresh AS (
+    SELECT pick.id, b.cate FROM bucket b CROSS JOIN LATERAL (
+      SELECT t.id FROM tasks t
+      WHERE t.cate = b.cate AND t.state = 'pending' AND t.run_at <= now()
+      ORDER BY t.run_at, t.id
+      LIMIT greatest(0, b.allowed - (SELECT count(*) FROM parked p WHERE p.cate = b.cate))
+      FOR UPDATE OF t SKIP LOCKED) pick
+  ), due AS (
+    SELECT picked.id, b.cate, b.category_url, b.max_attempts, b.timeout_ms, b.concurrency,
+      b.secrets
+    FROM (SELECT * FROM parked UNION ALL SELECT * FROM fresh) picked
+    JOIN bucket b ON b.cate = picked.cate
+  ), debit AS (
+    UPDATE handlers h SET
+      rate_tokens = b.tokens - (SELECT count(*) FROM due WHERE due.cate = b.cate),
+      rate_refilled_at = greatest(b.rate_refilled_at, now())
+    FROM bucket b WHERE h.cate = b.cate
+    RETURNING h.cate, h.rate_tokens AS tokens_left, h.rate_per_second AS per_second, b.allowed
+  ), leased AS (
+    ${leaseDue('$3', '$4', '$5')}
+    RETURNING ${CLAIMED_COLUMNS}
+  )
+  SELECT d.cate AS bucket_cate, d.tokens_left, d.per_second, d.allowed, l.*
+  FROM debit d LEFT JOIN leased l ON l.cate = d.cate`;
+
+/**
+ * Categories whose flow state is not the plain one: held back (paused, or a circuit not closed),
+ * rate-limited (per_second not null; their due tasks are parked too and claimed by
+ * CLAIM_RATED), and those with consecutive failures counted (a success must reset them).
  */
 export const LIST_FLOW_STATES = `
-  SELECT cate, (paused OR circuit_state <> 'closed') AS held
-  FROM handlers WHERE paused OR circuit_state <> 'closed' OR circuit_failures > 0
+  SELECT cate, (paused OR circuit_state <> 'closed') AS held, rate_per_second AS per_second
+  FROM handlers
+  WHERE paused OR circuit_state <> 'closed' OR circuit_failures > 0
+    OR rate_per_second IS NOT NULL
   ORDER BY cate`;
 
 /**
@@ -213,17 +325,18 @@ export const PARK_HELD = `
   FROM parked`;
 
 /**
- * Brings parked tasks of categories no longer held ($1) back to the queue, due at their due time
- * (or now, if that passed: a backoff they were waiting out when parked is forgiven, the operator
- * or the recovered receiver said go). Through tasks_cate_id_idx: one pass over each released
- * category's rows, $2 per call.
+ * Brings parked tasks of categories no longer held nor rate-limited ($1) back to the queue, due
+ * at their due time (or now, if that passed: a backoff they were waiting out when parked is
+ * forgiven, the operator or the recovered receiver said go). Through tasks_parked_idx, $2 per
+ * call.
  */
 export const RELEASE_PARKED = `
   WITH parked AS (
     SELECT t.id FROM tasks t
     LEFT JOIN handlers h ON h.cate = t.cate
     WHERE t.cate = ANY($1::text[]) AND t.state = 'pending' AND t.run_at = 'infinity'
-      AND (h.cate IS NULL OR (NOT h.paused AND h.circuit_state = 'closed'))
+      AND (h.cate IS NULL
+        OR (NOT h.paused AND h.circuit_state = 'closed' AND h.rate_per_second IS NULL))
     LIMIT $2::int
     FOR UPDATE OF t SKIP LOCKED
   )
@@ -252,24 +365,56 @@ export const LOCK_CIRCUITS = `
   ORDER BY cate
   FOR UPDATE`;
 
+/** data of category.circuit_opened, from the updated handler row `o`. */
+const CIRCUIT_OPENED_DATA = jsonObject([
+  ['cate', jsonString('o.cate')],
+  ['consecutiveFailures', 'o.circuit_failures::text'],
+  ['openedAt', jsonString(isoTime('o.circuit_opened_at'))],
+  ['nextProbeAt', jsonString(isoTime('o.circuit_next_probe_at'))],
+]);
+
 /**
  * Writes circuit transitions decided for rows locked by LOCK_CIRCUITS. open_ms NULL with state
  * open keeps the current period; opened (true) stamps circuit_opened_at and the next probe time.
- * $1 cates, $2 states, $3 failure counts, $4 open periods (ms), $5 opened now (bool).
+ * In the same statement, for categories with an events handler: category.circuit_opened when a
+ * closed circuit opens (not when a failed probe re-opens it), category.circuit_closed
+ * (probe_succeeded) when one that was not closed closes. Returns the number of events written.
+ * $1 cates, $2 states, $3 failure counts, $4 open periods (ms), $5 opened now (bool),
+ * $6 states before (as locked).
  */
 export const UPDATE_CIRCUITS = `
-  UPDATE handlers h SET
-    circuit_state = c.state, circuit_failures = c.failures,
-    circuit_open_ms = CASE WHEN c.state = 'closed' THEN NULL
-      ELSE coalesce(c.open_ms, h.circuit_open_ms) END,
-    circuit_opened_at = CASE WHEN c.state = 'closed' THEN NULL
-      WHEN h.circuit_opened_at IS NULL THEN now() ELSE h.circuit_opened_at END,
-    circuit_next_probe_at = CASE WHEN c.state = 'closed' THEN NULL
-      WHEN c.opened THEN now() + c.open_ms * interval '1 millisecond'
-      ELSE h.circuit_next_probe_at END
-  FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::boolean[])
-    AS c(cate, state, failures, open_ms, opened)
-  WHERE h.cate = c.cate`;
+  WITH changed AS (
+    UPDATE handlers h SET
+      circuit_state = c.state, circuit_failures = c.failures,
+      circuit_open_ms = CASE WHEN c.state = 'closed' THEN NULL
+        ELSE coalesce(c.open_ms, h.circuit_open_ms) END,
+      circuit_opened_at = CASE WHEN c.state = 'closed' THEN NULL
+        WHEN h.circuit_opened_at IS NULL THEN now() ELSE h.circuit_opened_at END,
+      circuit_next_probe_at = CASE WHEN c.state = 'closed' THEN NULL
+        WHEN c.opened THEN now() + c.open_ms * interval '1 millisecond'
+        ELSE h.circuit_next_probe_at END
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::boolean[], $6::text[])
+      AS c(cate, state, failures, open_ms, opened, from_state)
+    WHERE h.cate = c.cate
+    RETURNING h.cate, h.events_handler, c.from_state, h.circuit_state, h.circuit_failures,
+      h.circuit_opened_at, h.circuit_next_probe_at
+  ), opened_events AS (
+    INSERT INTO events (cate, type, body)
+    SELECT o.cate, 'category.circuit_opened',
+      ${eventBody('category.circuit_opened', CIRCUIT_OPENED_DATA)}
+    FROM changed o
+    WHERE o.events_handler IS NOT NULL AND o.from_state = 'closed' AND o.circuit_state = 'open'
+    RETURNING 1
+  ), closed_events AS (
+    INSERT INTO events (cate, type, body)
+    SELECT o.cate, 'category.circuit_closed',
+      ${eventBody('category.circuit_closed', circuitClosedData('o.cate', 'probe_succeeded'))}
+    FROM changed o
+    WHERE o.events_handler IS NOT NULL AND o.from_state <> 'closed' AND o.circuit_state = 'closed'
+    RETURNING 1
+  )
+  SELECT ((SELECT count(*) FROM opened_events) + (SELECT count(*) FROM closed_events))::int
+    AS events`;
 
 /**
  * Snoozed by the receiver (425 Too Early with Retry-After): back to pending at the time asked

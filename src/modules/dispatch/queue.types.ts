@@ -32,6 +32,26 @@ export interface ClaimedTask extends ClaimRef {
   claimed_at_ms?: number;
 }
 
+/** What CLAIM_RATED did for one rate-limited category. */
+export interface RateClaim {
+  cate: string;
+  /** Tasks claimed (as many tokens taken). */
+  tasks: ClaimedTask[];
+  /** What the bucket and the room asked for allowed: min(whole tokens, room). */
+  allowed: number;
+  /** Tokens in the bucket after the claim (a fraction when the tokens bound the claim). */
+  tokensLeft: number;
+  perSecond: number;
+}
+
+/** A CLAIM_RATED row: the bucket's columns, then a claimed task's (all NULL when none). */
+export type RatedClaimRow = {
+  bucket_cate: string;
+  tokens_left: number;
+  per_second: number;
+  allowed: number;
+} & { [K in keyof ClaimedTask]: ClaimedTask[K] | null };
+
 /** A lease that expired, locked for the sweeper (LOCK_EXPIRED_LEASES). */
 export interface ExpiredLease extends ClaimRef {
   cate: string;

@@ -6,6 +6,7 @@ import {
   BEARER_SCHEME,
 } from '../../common/openapi.decorators';
 import { CatePathDto } from '../../common/path.dto';
+import { Audited } from '../audit/audited.decorator';
 import {
   CircuitBreakerSettings,
   DeleteHandlerResult,
@@ -33,6 +34,7 @@ export class HandlersController {
   @ApiEnvelopeResponse(undefined, { description: 'Registered (committed).' })
   @ApiErrorResponses(403, 413)
   @Post('handler/:cate')
+  @Audited('handler.register')
   @HttpCode(200)
   register(@Param() { cate }: CatePathDto, @Body() body: RegisterHandlerDto): Promise<void> {
     return this.handlers.register(cate, body);
@@ -56,6 +58,7 @@ export class HandlersController {
   @ApiEnvelopeResponse(DeleteHandlerResult, { description: 'Whether the category was there.' })
   @ApiErrorResponses(403)
   @Delete('handler/:cate')
+  @Audited('handler.delete')
   @HttpCode(200)
   remove(@Param() { cate }: CatePathDto): Promise<DeleteHandlerResult> {
     return this.handlers.remove(cate);
@@ -69,6 +72,7 @@ export class HandlersController {
   @ApiEnvelopeResponse(HandlerView, { description: 'The category, paused (committed).' })
   @ApiErrorResponses(404)
   @Post('handler/:cate/pause')
+  @Audited('handler.pause')
   @HttpCode(200)
   pause(@Param() { cate }: CatePathDto): Promise<HandlerView> {
     return this.handlers.pause(cate);
@@ -82,6 +86,7 @@ export class HandlersController {
   @ApiEnvelopeResponse(HandlerView, { description: 'The category, resumed (committed).' })
   @ApiErrorResponses(404)
   @Post('handler/:cate/resume')
+  @Audited('handler.resume')
   @HttpCode(200)
   resume(@Param() { cate }: CatePathDto): Promise<HandlerView> {
     return this.handlers.resume(cate);

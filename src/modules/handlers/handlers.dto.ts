@@ -1,10 +1,11 @@
 import { Transform } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
+import { isLosslessNumber } from 'lossless-json';
 import { parseJson } from '../../common/lossless-json';
 import { PageQueryDto } from '../../common/page-query';
 import { RawJson } from '../../common/raw-json';
-import { CATE_PATTERN, IsHttpUrl, MAX_URL_LENGTH } from '../../common/task-fields';
+import { CATE_PATTERN, IsHttpUrl, isHttpUrl, MAX_URL_LENGTH } from '../../common/task-fields';
 import { isWebhookSecret, SECRET_MESSAGE } from './webhook-secret';
 
 /** "<name> must be an integer from <min> to <max>, or null for <what null means>" on every rule. */
@@ -105,6 +106,42 @@ export class RegisterHandlerDto {
     validator: { validate: isCircuitBreakerSetting, defaultMessage: () => CIRCUIT_MESSAGE },
   })
   circuitBreaker?: false | { failureThreshold?: number | null; cooldownMs?: number | null } | null;
+
+  /**
+   * Rate limit of the category, summed over every replica: deliveries start at most `burst` at
+   * once and `perSecond` on average (a token bucket). `burst` defaults to max(1, floor(perSecond)).
+   * null removes the limit; omitted: unchanged.
+   */
+  @ApiPropertyOptional({ type: () => RateLimitSettings, nullable: true })
+  @IsOptional()
+  // Nested objects of a body arrive as their JSON text (RawJson); this one is small: build it.
+  @Transform(({ value }: { value: unknown }) =>
+    exactNumbers(value instanceof RawJson ? parseJson(value.text) : value),
+  )
+  @ValidateBy({
+    name: 'isRateLimitSetting',
+    validator: { validate: isRateLimitSetting, defaultMessage: () => RATE_LIMIT_MESSAGE },
+  })
+  rateLimit?: { perSecond: number; burst?: number } | null;
+
+  /**
+   * URL that receives the category's events (task.failed, category.circuit_opened,
+   * category.circuit_closed) as Standard Webhooks, signed with the category's secrets; null
+   * removes it. Omitted: unchanged.
+   */
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'uri',
+    maxLength: MAX_URL_LENGTH,
+    nullable: true,
+    example: 'http://10.0.0.5:8080/hooks/events',
+  })
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEventsHandler',
+    validator: { validate: isHttpUrl, defaultMessage: () => EVENTS_HANDLER_MESSAGE },
+  })
+  eventsHandler?: string | null;
 }
 
 export class ListHandlersQueryDto extends PageQueryDto {}
@@ -117,6 +154,40 @@ function isIntIn(value: unknown, min: number, max: number): boolean {
     value === undefined ||
     value === null ||
     (Number.isInteger(value) && (value as number) >= min && (value as number) <= max)
+  );
+}
+
+export const RATE_LIMIT_MESSAGE =
+  'rateLimit must be null (no limit) or {"perSecond": number 0.01..100000, "burst"?: integer 1..100000}';
+export const EVENTS_HANDLER_MESSAGE =
+  'eventsHandler must be an absolute http:// or https:// URL, or null for none';
+export const RATE_LIMITS = { minPerSecond: 0.01, maxPerSecond: 100_000, maxBurst: 100_000 };
+
+/** A decimal with more digits than a double holds (kept exact by the body parser) as a number. */
+function exactNumbers(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const fields = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, field]) => [
+      key,
+      isLosslessNumber(field) ? Number(field.value) : field,
+    ]),
+  );
+}
+
+/** null, or {perSecond, burst?} within their ranges and nothing else. */
+export function isRateLimitSetting(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (typeof value !== 'object' || Array.isArray(value)) return false;
+  const fields = value as Record<string, unknown>;
+  const { perSecond } = fields;
+  return (
+    Object.keys(fields).every((key) => key === 'perSecond' || key === 'burst') &&
+    typeof perSecond === 'number' &&
+    perSecond >= RATE_LIMITS.minPerSecond &&
+    perSecond <= RATE_LIMITS.maxPerSecond &&
+    fields.burst !== null &&
+    isIntIn(fields.burst, 1, RATE_LIMITS.maxBurst)
   );
 }
 
@@ -142,6 +213,17 @@ export class CircuitBreakerSettings {
   /** The first open period in ms; it doubles after each failed probe, up to 10 minutes. */
   @ApiProperty({ type: 'integer', minimum: 100, maximum: 600_000, example: 30_000 })
   cooldownMs!: number;
+}
+
+/** A category's rate limit (a token bucket shared by every replica). */
+export class RateLimitSettings {
+  /** Average deliveries started per second, 0.01 to 100000. */
+  @ApiProperty({ minimum: 0.01, maximum: 100_000, example: 50 })
+  perSecond!: number;
+
+  /** Most started at once after a quiet period, 1 to 100000; default max(1, floor(perSecond)). */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100_000, example: 50 })
+  burst!: number;
 }
 
 /** The circuit's state, shared by every replica. */
@@ -210,6 +292,14 @@ export class HandlerView {
 
   @ApiProperty({ type: CircuitView })
   circuit!: CircuitView;
+
+  /** null: no rate limit. */
+  @ApiProperty({ type: RateLimitSettings, nullable: true, example: null })
+  rateLimit!: RateLimitSettings | null;
+
+  /** Where the category's events go, credentials masked as in `handler`; null: none. */
+  @ApiProperty({ type: 'string', format: 'uri', nullable: true, example: null })
+  eventsHandler!: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-26T17:13:09.979Z' })
   createdAt!: string;

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../database/query-rows';
 import { retryTransient } from '../../database/transient-retry';
+import { EventsWrittenSignal } from './events-written.signal';
 import * as sql from './handlers.sql';
 
 export interface HandlerRow {
@@ -24,6 +25,24 @@ export interface HandlerRow {
   circuit_failures: number;
   circuit_opened_at: Date | null;
   circuit_next_probe_at: Date | null;
+  /** Rate limit (token bucket): both null when the category has none. */
+  rate_per_second: number | null;
+  rate_burst: number | null;
+  /** Where the category's events are POSTed; null: none are written. */
+  events_handler: string | null;
+}
+
+/** A rate limit: at most `burst` starts at once, refilled at `perSecond`. */
+export interface RateLimitSetting {
+  perSecond: number;
+  burst: number;
+}
+
+/** The flow state of a category before a change (LOCK_HANDLER). */
+interface FlowStateRow {
+  circuit_state: 'closed' | 'open' | 'half_open';
+  rate_per_second: number | null;
+  rate_burst: number | null;
 }
 
 /** A circuit breaker setting: false turns it off; null fields are the service defaults. */
@@ -38,26 +57,55 @@ export interface HandlerSettings {
   secret?: string | null;
   /** undefined keeps the stored setting; null resets it to the defaults (on). */
   circuitBreaker?: CircuitBreakerSetting | null;
+  /** undefined keeps the stored limit; null removes it. */
+  rateLimit?: RateLimitSetting | null;
+  /** undefined keeps the stored URL; null removes it. */
+  eventsHandler?: string | null;
 }
 
 @Injectable()
 export class HandlersRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly eventsWritten: EventsWrittenSignal,
+  ) {}
 
+  /**
+   * Registers or replaces the category, in one transaction with its row locked first: turning
+   * the breaker off closes an open circuit (a circuit_closed event), and a change of the rate
+   * limit tells the dispatchers (NOTIFY), both judged against the locked row.
+   */
   async upsert(cate: string, url: string, settings: HandlerSettings): Promise<void> {
     const pair = (value: number | string | null | undefined) => [
       value !== undefined,
       value ?? null,
     ];
-    await this.query(sql.UPSERT_HANDLER, [
-      cate,
-      url,
-      ...pair(settings.maxAttempts),
-      ...pair(settings.timeoutMs),
-      ...pair(settings.concurrency),
-      ...pair(settings.secret),
-      ...circuitParams(settings.circuitBreaker),
-    ]);
+    const events = await this.transaction(async (manager) => {
+      const [before] = rowsOf<FlowStateRow>(await manager.query(sql.LOCK_HANDLER, [cate]));
+      const closing =
+        before !== undefined &&
+        before.circuit_state !== 'closed' &&
+        settings.circuitBreaker === false;
+      const rows = rowsOf<{ events: number }>(
+        await manager.query(sql.UPSERT_HANDLER, [
+          cate,
+          url,
+          ...pair(settings.maxAttempts),
+          ...pair(settings.timeoutMs),
+          ...pair(settings.concurrency),
+          ...pair(settings.secret),
+          ...circuitParams(settings.circuitBreaker),
+          settings.rateLimit !== undefined,
+          settings.rateLimit?.perSecond ?? null,
+          settings.rateLimit?.burst ?? null,
+          ...pair(settings.eventsHandler),
+          closing,
+          closing || rateLimitChanged(before, settings.rateLimit),
+        ]),
+      );
+      return rows[0]?.events ?? 0;
+    });
+    this.eventsWritten.written(events);
   }
 
   /** True when the category exists. */
@@ -65,9 +113,22 @@ export class HandlersRepository {
     return rowsOf(await this.query(sql.PAUSE_HANDLER, [cate])).length > 0;
   }
 
-  /** Resumes the category and closes its circuit; true when it exists. */
+  /**
+   * Resumes the category and closes its circuit (a circuit_closed event when it was not closed);
+   * true when it exists.
+   */
   async resume(cate: string): Promise<boolean> {
-    return rowsOf(await this.query(sql.RESUME_HANDLER, [cate])).length > 0;
+    const resumed = await this.transaction(async (manager) => {
+      const [before] = rowsOf<FlowStateRow>(await manager.query(sql.LOCK_HANDLER, [cate]));
+      if (!before) return undefined;
+      const wasOpen = before.circuit_state !== 'closed';
+      const rows = rowsOf<{ events: number }>(
+        await manager.query(sql.RESUME_HANDLER, [cate, wasOpen]),
+      );
+      return { events: rows[0]?.events ?? 0 };
+    });
+    this.eventsWritten.written(resumed?.events ?? 0);
+    return resumed !== undefined;
   }
 
   async find(cate: string): Promise<HandlerRow | undefined> {
@@ -88,6 +149,24 @@ export class HandlersRepository {
   private query(text: string, params: unknown[]): Promise<unknown> {
     return retryTransient(() => this.dataSource.query<unknown>(text, params));
   }
+
+  /** One transaction, run again whole after a deadlock or lock timeout (retryTransient). */
+  private transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return retryTransient(() => this.dataSource.transaction(work));
+  }
+}
+
+/** Whether a registration sets, changes or removes the stored rate limit (locked row `before`). */
+function rateLimitChanged(
+  before: FlowStateRow | undefined,
+  setting: RateLimitSetting | null | undefined,
+): boolean {
+  if (setting === undefined) return false;
+  const perSecond = before?.rate_per_second ?? null;
+  const burst = before?.rate_burst ?? null;
+  return setting === null
+    ? perSecond !== null
+    : perSecond !== setting.perSecond || burst !== setting.burst;
 }
 
 /** $11–$14 of UPSERT_HANDLER: given?, enabled, threshold, cooldown. */

@@ -1,6 +1,10 @@
-import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { CIRCUIT_DEFAULTS } from '../../common/circuit-defaults';
-import { assertCallbackUrlAllowed } from '../../common/network-policy';
+import {
+  assertCallbackUrlAllowed,
+  describeRefusal,
+  networkPolicyOf,
+} from '../../common/network-policy';
 import {
   decodeCursor,
   DEFAULT_PAGE_LIMIT,
@@ -11,7 +15,7 @@ import { CATE_PATTERN } from '../../common/task-fields';
 import { maskUrlSecrets } from '../../common/url-secrets';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DeleteHandlerResult, HandlerPage, HandlerView, RegisterHandlerDto } from './handlers.dto';
-import { HandlerRow, HandlersRepository } from './handlers.repository';
+import { HandlerRow, HandlersRepository, RateLimitSetting } from './handlers.repository';
 import { maskSecret } from './webhook-secret';
 
 const CURSOR_KIND = 'cate';
@@ -32,6 +36,7 @@ export class HandlersService {
   async register(cate: string, body: RegisterHandlerDto): Promise<void> {
     const url = body.handler;
     assertCallbackUrlAllowed(url, this.config); // literal IPs now; host names at delivery
+    this.assertEventsHandlerAllowed(body.eventsHandler);
     await this.handlers.upsert(cate, url, {
       maxAttempts: body.maxAttempts,
       timeoutMs: body.timeoutMs,
@@ -46,7 +51,18 @@ export class HandlersService {
               failureThreshold: body.circuitBreaker.failureThreshold ?? null,
               cooldownMs: body.circuitBreaker.cooldownMs ?? null,
             },
+      rateLimit: rateLimitOf(body.rateLimit),
+      eventsHandler: body.eventsHandler,
     });
+  }
+
+  /** As the handler's: a literal IP host the network policy refuses is a 400 naming the field. */
+  private assertEventsHandlerAllowed(url: string | null | undefined): void {
+    if (!url) return;
+    const verdict = networkPolicyOf(this.config).checkUrl(url);
+    if (!verdict.allowed) {
+      throw new BadRequestException(`eventsHandler address ${describeRefusal(verdict)}`);
+    }
   }
 
   async pause(cate: string): Promise<HandlerView> {
@@ -90,6 +106,15 @@ export class HandlersService {
   }
 }
 
+/** The limit to store: burst defaults to max(1, floor(perSecond)). */
+function rateLimitOf(
+  setting: { perSecond: number; burst?: number } | null | undefined,
+): RateLimitSetting | null | undefined {
+  if (setting === undefined || setting === null) return setting;
+  const { perSecond } = setting;
+  return { perSecond, burst: setting.burst ?? Math.max(1, Math.floor(perSecond)) };
+}
+
 function toView(row: HandlerRow): HandlerView {
   return {
     cate: row.cate,
@@ -112,6 +137,11 @@ function toView(row: HandlerRow): HandlerView {
       consecutiveFailures: row.circuit_failures,
       nextProbeAt: row.circuit_next_probe_at?.toISOString() ?? null,
     },
+    rateLimit:
+      row.rate_per_second === null || row.rate_burst === null
+        ? null
+        : { perSecond: row.rate_per_second, burst: row.rate_burst },
+    eventsHandler: row.events_handler === null ? null : maskUrlSecrets(row.events_handler),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TasksModule } from '../tasks/tasks.module';
 import { DispatchMetrics } from './dispatch.metrics';
+import { EventsMetrics } from './events.metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
 import { TaskStatsMetrics } from './task-stats.metrics';
@@ -12,7 +13,7 @@ import { TaskStatsMetrics } from './task-stats.metrics';
 @Module({
   imports: [TasksModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, DispatchMetrics, TaskStatsMetrics],
-  exports: [MetricsRegistry, DispatchMetrics],
+  providers: [MetricsRegistry, DispatchMetrics, TaskStatsMetrics, EventsMetrics],
+  exports: [MetricsRegistry, DispatchMetrics, EventsMetrics],
 })
 export class MetricsModule {}

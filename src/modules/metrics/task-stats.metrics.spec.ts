@@ -15,6 +15,10 @@ const ROW: TaskStatsRow = {
   paused_categories: 2,
   open_circuits: 1,
   half_open_circuits: 0,
+  rate_limited_categories: 1,
+  held_paused: 7,
+  held_circuit: 0,
+  held_rate_limit: 40,
 };
 
 describe('stateCount', () => {
@@ -41,6 +45,8 @@ describe('taskStats', () => {
       oldestDueAgeSeconds: 1.5,
       pausedCategories: 2,
       circuits: { open: 1, half_open: 0 },
+      rateLimitedCategories: 1,
+      held: { paused: 7, circuit: 0, rate_limit: 40 },
     });
   });
 });

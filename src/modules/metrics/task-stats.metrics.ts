@@ -15,7 +15,13 @@ export interface TaskStats {
   /** Categories held back: paused, and circuits by state other than closed. */
   pausedCategories: number;
   circuits: { open: number; half_open: number };
+  rateLimitedCategories: number;
+  /** Due tasks held back (parked), by why; each counted up to the exact-count limit. */
+  held: Record<HeldReason, number>;
 }
+
+export const HELD_REASONS = ['paused', 'circuit', 'rate_limit'] as const;
+export type HeldReason = (typeof HELD_REASONS)[number];
 
 /** A state's count: exact below the limit; at the limit, the table statistics' estimate if larger. */
 export function stateCount(counted: number, estimate: number | null, limit: number): number {
@@ -32,6 +38,12 @@ export function taskStats(row: TaskStatsRow, limit: number): TaskStats {
     oldestDueAgeSeconds: row.oldest_due_age_seconds,
     pausedCategories: row.paused_categories,
     circuits: { open: row.open_circuits, half_open: row.half_open_circuits },
+    rateLimitedCategories: row.rate_limited_categories,
+    held: {
+      paused: row.held_paused,
+      circuit: row.held_circuit,
+      rate_limit: row.held_rate_limit,
+    },
   };
 }
 
@@ -82,6 +94,26 @@ export class TaskStatsMetrics {
         for (const state of ['open', 'half_open'] as const) {
           this.set({ state }, stats?.circuits[state] ?? NaN);
         }
+      },
+    });
+    new Gauge({
+      name: 'delay_tasks_categories_rate_limited',
+      help: 'Categories with a rate limit (their deliveries are paced cluster-wide)',
+      registers: [registry],
+      async collect() {
+        this.set((await read())?.rateLimitedCategories ?? NaN);
+      },
+    });
+    new Gauge({
+      name: 'delay_tasks_held_tasks',
+      help:
+        'Due tasks held back, pending with no attempt spent, by reason: paused, circuit (not ' +
+        `closed), rate_limit (waiting for the category's rate); exact up to ${EXACT_COUNT_LIMIT}`,
+      labelNames: ['reason'],
+      registers: [registry],
+      async collect() {
+        const stats = await read();
+        for (const reason of HELD_REASONS) this.set({ reason }, stats?.held[reason] ?? NaN);
       },
     });
   }

@@ -7,10 +7,14 @@ import {
 } from '../../common/openapi.decorators';
 import { CatePathDto } from '../../common/path.dto';
 import { MAX_UINT64 } from '../../common/task-fields';
+import { Audited } from '../audit/audited.decorator';
 import {
   AttemptPage,
   BatchUpsertTasksDto,
   BatchUpsertView,
+  BulkActionView,
+  BulkDeleteDto,
+  BulkRetryDto,
   DeleteTaskDto,
   DeleteTaskResult,
   ListAttemptsQueryDto,
@@ -22,6 +26,7 @@ import {
   UpsertTaskDto,
 } from './tasks.dto';
 import { TasksBatchService } from './tasks-batch.service';
+import { TasksBulkService } from './tasks-bulk.service';
 import { TasksService } from './tasks.service';
 
 const TASK_EXAMPLE = {
@@ -45,6 +50,7 @@ export class TasksController {
   constructor(
     private readonly tasks: TasksService,
     private readonly batch: TasksBatchService,
+    private readonly bulk: TasksBulkService,
   ) {}
 
   /**
@@ -121,9 +127,41 @@ export class TasksController {
   @ApiEnvelopeResponse(undefined, { description: 'Re-queued (committed).' })
   @ApiErrorResponses(403, 404, 409)
   @Post('task/:cate/:key/retry')
+  @Audited('task.retry')
   @HttpCode(200)
   retry(@Param() { cate, key }: TaskPathDto): Promise<void> {
     return this.tasks.retry(cate, key);
+  }
+
+  /**
+   * Re-queues every failed task of the category that failed in [failedAfter, failedBefore), as
+   * the single retry does (due now, attempts from zero, same delivery id), in chunks each
+   * committed on its own. With dryRun, counts them and changes nothing. An unknown category
+   * answers its count (0), not 404.
+   */
+  @ApiOperation({ summary: 'Retry the failed tasks of a category by filter' })
+  @ApiEnvelopeResponse(BulkActionView, { description: 'Tasks re-queued (or, dry run, matching).' })
+  @ApiErrorResponses(403, 413)
+  @Post('tasks/:cate/retry')
+  @Audited('tasks.bulk_retry')
+  @HttpCode(200)
+  retryMany(@Param() { cate }: CatePathDto, @Body() body: BulkRetryDto): Promise<BulkActionView> {
+    return this.bulk.retry(cate, body);
+  }
+
+  /**
+   * Deletes the tasks of the category in a state (omitted: any) due in [dueAfter, dueBefore), in
+   * chunks each committed on its own. A running delivery finishes, and nothing is retried or
+   * delivered after it. With dryRun, counts them and changes nothing.
+   */
+  @ApiOperation({ summary: 'Delete the tasks of a category by filter' })
+  @ApiEnvelopeResponse(BulkActionView, { description: 'Tasks deleted (or, dry run, matching).' })
+  @ApiErrorResponses(403, 413)
+  @Post('tasks/:cate/delete')
+  @Audited('tasks.bulk_delete')
+  @HttpCode(200)
+  deleteMany(@Param() { cate }: CatePathDto, @Body() body: BulkDeleteDto): Promise<BulkActionView> {
+    return this.bulk.delete(cate, body);
   }
 
   /** Delivery attempts of (cate, key), newest first; kept after delivery until retention. */

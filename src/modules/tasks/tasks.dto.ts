@@ -1,5 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Expose, Transform, Type } from 'class-transformer';
 import {
   Allow,
   IsBoolean,
@@ -9,6 +9,7 @@ import {
   ValidateBy,
   ValidateIf,
   ValidateNested,
+  ValidationArguments,
 } from 'class-validator';
 import { ApiAnyJsonProperty, ApiKeyProperty } from '../../common/openapi.decorators';
 import { PageQueryDto } from '../../common/page-query';
@@ -258,4 +259,132 @@ export class AttemptPage {
   /** Cursor of the next page (the cursor query parameter); null on the last one. */
   @ApiProperty({ type: 'string', nullable: true, example: null })
   nextCursor!: string | null;
+}
+
+/** Unix seconds, whole, as a bound of a bulk action's filter: "<field> must be …" when not. */
+function IsFilterTime(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isFilterTime',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'number' &&
+        Number.isInteger(value) &&
+        value >= 0 &&
+        value <= MAX_TIMESTAMP,
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property} must be an integer of Unix seconds from 0 to ${MAX_TIMESTAMP}`,
+    },
+  });
+}
+
+/**
+ * The upper bound of a time window (exclusive) must be later than its lower bound `lower`
+ * (inclusive), else the window is empty: most likely the two were swapped.
+ */
+function IsLaterThan(lower: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'isLaterThan',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => {
+        const bound = (args?.object as Record<string, unknown> | undefined)?.[lower];
+        return typeof bound !== 'number' || typeof value !== 'number' || value > bound;
+      },
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property} must be later than ${lower} (${lower} is inclusive, ` +
+        `${args?.property} exclusive)`,
+    },
+  });
+}
+
+/**
+ * Refuses fields of the body other than `fields`. The global pipe drops unknown fields (as the
+ * original did), but a bulk action must not run on a misspelt filter: `{"stat": "failed"}` read
+ * as no filter would delete every task of the category. Set on a hidden member that collects the
+ * body's other field names (Expose: the transform runs even when the body lacks the member).
+ */
+function OnlyFields(fields: readonly string[]): PropertyDecorator {
+  return (target, property) => {
+    ApiHideProperty()(target, property);
+    Expose()(target, property);
+    Transform(({ obj }: { obj: Record<string, unknown> }) =>
+      Object.keys(obj).filter((name) => !fields.includes(name)),
+    )(target, property);
+    ValidateBy({
+      name: 'onlyFields',
+      validator: {
+        validate: (value: unknown) => Array.isArray(value) && value.length === 0,
+        defaultMessage: (args?: ValidationArguments) =>
+          `unknown field ${(args?.value as string[]).map((name) => JSON.stringify(name)).join(', ')}` +
+          `; this route takes ${fields.join(', ')}`,
+      },
+    })(target, property);
+  };
+}
+
+/** POST /tasks/:cate/retry: which failed tasks of the category to re-queue. */
+export class BulkRetryDto {
+  @ApiHideProperty() // here, where the swagger plugin sees it
+  @OnlyFields(['failedAfter', 'failedBefore', 'dryRun'])
+  readonly unknownFields?: string[];
+
+  /** Only tasks that failed at or after this time (Unix seconds, inclusive). */
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP, example: 1795800000 })
+  @IsOptional()
+  @ToTimestamp()
+  @IsFilterTime()
+  failedAfter?: number;
+
+  /** Only tasks that failed before this time (Unix seconds, exclusive); later than failedAfter. */
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP, example: 1795803600 })
+  @IsOptional()
+  @ToTimestamp()
+  @IsFilterTime()
+  @IsLaterThan('failedAfter')
+  failedBefore?: number;
+
+  /** Count the tasks that would be re-queued, and change nothing. */
+  @ApiPropertyOptional({ type: 'boolean', default: false, example: false })
+  @IsOptional()
+  @IsBoolean({ message: 'dryRun must be true or false' })
+  dryRun?: boolean;
+}
+
+/** POST /tasks/:cate/delete: which tasks of the category to delete. */
+export class BulkDeleteDto {
+  @ApiHideProperty() // here, where the swagger plugin sees it
+  @OnlyFields(['state', 'dueAfter', 'dueBefore', 'dryRun'])
+  readonly unknownFields?: string[];
+
+  /** Only tasks in this state; omitted: every state. */
+  @ApiPropertyOptional({ enum: TASK_STATES, enumName: 'TaskState', example: 'failed' })
+  @IsOptional()
+  @IsIn(TASK_STATES, { message: `state must be one of ${TASK_STATES.join(', ')}` })
+  state?: TaskState;
+
+  /** Only tasks due at or after this time (Unix seconds, inclusive). */
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP, example: 1795800000 })
+  @IsOptional()
+  @ToTimestamp()
+  @IsFilterTime()
+  dueAfter?: number;
+
+  /** Only tasks due before this time (Unix seconds, exclusive); later than dueAfter. */
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP, example: 1795886400 })
+  @IsOptional()
+  @ToTimestamp()
+  @IsFilterTime()
+  @IsLaterThan('dueAfter')
+  dueBefore?: number;
+
+  /** Count the tasks that would be deleted, and change nothing. */
+  @ApiPropertyOptional({ type: 'boolean', default: false, example: false })
+  @IsOptional()
+  @IsBoolean({ message: 'dryRun must be true or false' })
+  dryRun?: boolean;
+}
+
+export class BulkActionView {
+  /** Tasks re-queued or deleted; with dryRun, the tasks that match. */
+  @ApiProperty({ type: 'integer', example: 1250 })
+  count!: number;
 }

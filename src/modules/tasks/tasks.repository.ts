@@ -7,11 +7,15 @@ import {
   AttemptRow,
   BatchTaskInput,
   BatchUpsertResult,
+  BulkChunkResult,
+  BulkDeleteFilter,
+  BulkRetryFilter,
   ListAttemptsFilter,
   ListedTaskRow,
   ListTasksFilter,
   RetryRow,
   TaskRow,
+  TaskState,
   TaskStatsRow,
   UpsertResult,
   UpsertTaskInput,
@@ -61,6 +65,41 @@ export class TasksRepository {
   async retryFailed(cate: string, key: string): Promise<RetryRow | undefined> {
     const rows = await this.rows<RetryRow>(sql.RETRY_TASK, [cate, key]);
     return rows[0];
+  }
+
+  /**
+   * One chunk of a bulk retry: re-queues the failed tasks among the next `size` failed tasks of
+   * the category after id `afterId` (RETRY_FAILED_CHUNK); with `dryRun`, only counts them.
+   */
+  retryFailedChunk(
+    filter: BulkRetryFilter,
+    afterId: string,
+    size: number,
+    dryRun: boolean,
+  ): Promise<BulkChunkResult> {
+    const text = dryRun ? sql.COUNT_RETRY_CHUNK : sql.RETRY_FAILED_CHUNK;
+    return this.chunk(text, [filter.cate, afterId, size, filter.failedAfter, filter.failedBefore]);
+  }
+
+  /**
+   * One chunk of a bulk delete: deletes the matching tasks among the next `size` tasks of the
+   * category after id `afterId`, read through the index that serves the state filter
+   * (DELETE_…CHUNK); with `dryRun`, only counts them.
+   */
+  deleteChunk(
+    filter: BulkDeleteFilter,
+    afterId: string,
+    size: number,
+    dryRun: boolean,
+  ): Promise<BulkChunkResult> {
+    return this.chunk(bulkDeleteQuery(filter.state, dryRun), [
+      filter.cate,
+      afterId,
+      size,
+      filter.state,
+      filter.dueAfter,
+      filter.dueBefore,
+    ]);
   }
 
   listAttempts(filter: ListAttemptsFilter): Promise<AttemptRow[]> {
@@ -115,6 +154,15 @@ export class TasksRepository {
     await this.dataSource.query(sql.NOTIFY_DUE);
   }
 
+  /** A bulk chunk statement (one short transaction of its own), as BulkChunkResult. */
+  private async chunk(text: string, params: unknown[]): Promise<BulkChunkResult> {
+    const [row] = await this.rows<{ scanned: number; last_id: string | null; count: number }>(
+      text,
+      params,
+    );
+    return { scanned: row.scanned, lastId: row.last_id, count: row.count };
+  }
+
   /** One statement in autocommit, run again after a deadlock or lock timeout (retryTransient). */
   private async affected(text: string, params: unknown[]): Promise<number> {
     return affectedOf(await retryTransient(() => this.dataSource.query<unknown>(text, params)));
@@ -123,6 +171,19 @@ export class TasksRepository {
   /** One statement in autocommit, run again after a deadlock or lock timeout (retryTransient). */
   private async rows<T = unknown>(text: string, params: unknown[]): Promise<T[]> {
     return rowsOf<T>(await retryTransient(() => this.dataSource.query<unknown>(text, params)));
+  }
+}
+
+/** The bulk delete chunk statement (or its dry run) for the state filter (exported for plan tests). */
+export function bulkDeleteQuery(state: TaskState | null, dryRun: boolean): string {
+  switch (state) {
+    case 'failed':
+      return dryRun ? sql.COUNT_DELETE_FAILED_CHUNK : sql.DELETE_FAILED_CHUNK;
+    case 'running':
+      return dryRun ? sql.COUNT_DELETE_RUNNING_CHUNK : sql.DELETE_RUNNING_CHUNK;
+    case 'pending':
+    case null:
+      return dryRun ? sql.COUNT_DELETE_CHUNK : sql.DELETE_CHUNK;
   }
 }
 

@@ -116,11 +116,19 @@ export const EXEC_TASK = `
   RETURNING t.id`;
 
 /**
- * Re-queues a failed task as a retry of the same occurrence: due now with attempts from zero and
- * the same delivery id, so receivers still de-duplicate; last_error stays until the next attempt.
- * The version moves on so that a late completion of an old claim (a replica that hung past its
- * lease) cannot match the new claims' (id, version, attempts) fence. Answers the task's state
- * before the call (no row: no task) and whether it was re-queued. $1 cate, $2 key.
+ * The SET clause that re-queues a failed task `t` as a retry of the same occurrence, shared by the
+ * single retry (RETRY_TASK) and the bulk one (RETRY_FAILED_CHUNK): due now with attempts from
+ * zero and the same delivery id, so receivers still de-duplicate; last_error stays until the next
+ * attempt. The version moves on so that a late completion of an old claim (a replica that hung
+ * past its lease) cannot match the new claims' (id, version, attempts) fence.
+ */
+const RETRY_SET = `
+  state = 'pending', run_at = now(), attempts = 0, snoozes = 0, version = t.version + 1,
+  lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, updated_at = now()`;
+
+/**
+ * Re-queues a failed task (RETRY_SET). Answers the task's state before the call (no row: no task)
+ * and whether it was re-queued. $1 cate, $2 key.
  */
 export const RETRY_TASK = `
   WITH target AS (
@@ -128,13 +136,137 @@ export const RETRY_TASK = `
     WHERE t.cate = $1::text AND t.key = $2::numeric AND NOT t.in_advance
     FOR UPDATE
   ), retried AS (
-    UPDATE tasks t SET
-      state = 'pending', run_at = now(), attempts = 0, snoozes = 0, version = t.version + 1,
-      lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, updated_at = now()
+    UPDATE tasks t SET ${RETRY_SET}
     FROM target WHERE t.id = target.id AND target.state = 'failed'
     RETURNING t.id
   )
   SELECT target.state, EXISTS (SELECT 1 FROM retried) AS retried FROM target`;
+
+/**
+ * Bulk actions by filter (POST /tasks/:cate/retry and /delete) run as a series of chunks, each one
+ * statement in autocommit (its own short transaction). A chunk reads the next $3 rows of category
+ * $1 after id $2 through an index in (…, id) order — the scan, so that a statement costs at most
+ * $3 rows whatever the filter (a narrow due window over a category of millions of rows is many
+ * cheap statements, never one long one) — and acts on those of them that match the filter. The
+ * caller goes on from last_id while a chunk scanned $3 rows. Every chunk answers
+ * {scanned, last_id, count}; count is the rows changed (or, for a dry run, matching).
+ *
+ * The matching rows are locked in id order and waited for (no SKIP LOCKED): a row being claimed
+ * or written at that moment is acted on once that write commits, and only if it still matches:
+ * FOR UPDATE re-checks the filter on the row version it locked. Locks in id order cannot deadlock
+ * with another bulk action. The API pool's lock_timeout bounds the wait; the repository runs a
+ * chunk again after a lock timeout or deadlock (a chunk that failed changed nothing).
+ *
+ * `range` and `order` pick the index: as in listPage, `cate <= $1 AND (cate, id) > ($1, $2)`
+ * with ORDER BY cate, id can only be read from a (cate, id) index, in order, from the cursor on.
+ */
+function bulkChunk(range: string, order: string, filter: string, action: string): string {
+  return `
+  WITH scan AS (
+    SELECT t.id, (${filter}) AS matches FROM tasks t
+    WHERE ${range}
+    ORDER BY ${order}
+    LIMIT $3::int
+  ), target AS (
+    SELECT t.id FROM tasks t JOIN scan ON scan.id = t.id
+    WHERE scan.matches AND ${filter}
+    ORDER BY t.id
+    FOR UPDATE OF t
+  ), changed AS (
+    ${action}
+    RETURNING t.id
+  )
+  SELECT (SELECT count(*) FROM scan)::int AS scanned, (SELECT max(id) FROM scan)::text AS last_id,
+    (SELECT count(*) FROM changed)::int AS count`;
+}
+
+/** The dry run of bulkChunk: how many of the chunk's rows match, nothing locked or changed. */
+function bulkCount(range: string, order: string, filter: string): string {
+  return `
+  SELECT count(*)::int AS scanned, max(t.id)::text AS last_id,
+    (count(*) FILTER (WHERE ${filter}))::int AS count
+  FROM (
+    SELECT t.id, t.state, t.due_at, t.updated_at FROM tasks t
+    WHERE ${range}
+    ORDER BY ${order}
+    LIMIT $3::int
+  ) t`;
+}
+
+/** A category's rows after the cursor, from tasks_cate_id_idx. */
+const CATE_RANGE = 't.cate <= $1::text AND (t.cate, t.id) > ($1::text, $2::bigint)';
+/** A category's failed rows after the cursor, from tasks_failed_cate_id_idx. */
+const FAILED_RANGE = `${CATE_RANGE} AND t.state = 'failed'`;
+/**
+ * Running rows after the cursor, of the category, from tasks_state_id_idx: running rows are only
+ * the deliveries in flight across the replicas, where a category may hold millions of rows.
+ */
+const RUNNING_RANGE = `t.state <= 'running' AND (t.state, t.id) > ('running', $2::bigint)
+      AND t.cate = $1::text`;
+
+/**
+ * When a task failed is its updated_at: RECORD_FAILURES stamps it when the last attempt makes the
+ * row failed (also for a lost lease and for 410 Gone), and no statement writes a failed row without
+ * making it pending (upsert, retry, exec). Retention ages failed tasks by it too.
+ * $4 failedAfter (inclusive), $5 failedBefore (exclusive): Unix seconds, NULL for no bound.
+ */
+const FAILED_FILTER = `t.state = 'failed'
+      AND ($4::float8 IS NULL OR t.updated_at >= to_timestamp($4::float8))
+      AND ($5::float8 IS NULL OR t.updated_at < to_timestamp($5::float8))`;
+
+/**
+ * Re-queues the failed tasks of a chunk (RETRY_SET, as POST /task/:cate/:key/retry), exec: true
+ * deliveries included. $1 cate, $2 after id ('0' first), $3 chunk size, $4 failedAfter,
+ * $5 failedBefore.
+ */
+export const RETRY_FAILED_CHUNK = bulkChunk(
+  FAILED_RANGE,
+  't.cate, t.id',
+  FAILED_FILTER,
+  `UPDATE tasks t SET ${RETRY_SET} FROM target WHERE t.id = target.id`,
+);
+
+/** The dry run of RETRY_FAILED_CHUNK, with the same parameters. */
+export const COUNT_RETRY_CHUNK = bulkCount(FAILED_RANGE, 't.cate, t.id', FAILED_FILTER);
+
+/**
+ * $4 state (NULL: any), $5 dueAfter (inclusive), $6 dueBefore (exclusive): Unix seconds against
+ * due_at (the task's time, not run_at, which moves with backoff, snoozes and parking).
+ */
+const DELETE_FILTER = `($4::text IS NULL OR t.state = $4::text)
+      AND ($5::float8 IS NULL OR t.due_at >= to_timestamp($5::float8))
+      AND ($6::float8 IS NULL OR t.due_at < to_timestamp($6::float8))`;
+
+/**
+ * Deletes the matching tasks of a chunk, exec: true deliveries included. A running task's
+ * delivery finishes, but its claim's completion, failure or release no longer finds the row
+ * (the claim fence, dispatch/queue.sql.ts): nothing is retried or recorded on it afterwards.
+ */
+const DELETE_ACTION = 'DELETE FROM tasks t USING target WHERE t.id = target.id';
+
+/**
+ * Bulk delete chunks by the index that serves the state filter: any state and pending through
+ * tasks_cate_id_idx, failed through tasks_failed_cate_id_idx, running through tasks_state_id_idx.
+ * $1 cate, $2 after id ('0' first), $3 chunk size, $4 state, $5 dueAfter, $6 dueBefore.
+ */
+export const DELETE_CHUNK = bulkChunk(CATE_RANGE, 't.cate, t.id', DELETE_FILTER, DELETE_ACTION);
+export const DELETE_FAILED_CHUNK = bulkChunk(
+  FAILED_RANGE,
+  't.cate, t.id',
+  DELETE_FILTER,
+  DELETE_ACTION,
+);
+export const DELETE_RUNNING_CHUNK = bulkChunk(
+  RUNNING_RANGE,
+  't.state, t.id',
+  DELETE_FILTER,
+  DELETE_ACTION,
+);
+
+/** The dry runs of the DELETE_…CHUNK statements, with the same parameters. */
+export const COUNT_DELETE_CHUNK = bulkCount(CATE_RANGE, 't.cate, t.id', DELETE_FILTER);
+export const COUNT_DELETE_FAILED_CHUNK = bulkCount(FAILED_RANGE, 't.cate, t.id', DELETE_FILTER);
+export const COUNT_DELETE_RUNNING_CHUNK = bulkCount(RUNNING_RANGE, 't.state, t.id', DELETE_FILTER);
 
 /**
  * Attempt history of (cate, key), newest first, across occurrences (it outlives the task).
@@ -264,6 +396,16 @@ export const LIST_TASKS_IN_STATE_OF_CATE = listPage(
 );
 
 /**
+ * Parked tasks (held back: run_at = 'infinity', read through tasks_parked_idx) of categories in
+ * the given state, counted up to $1 like the states above.
+ */
+function heldCount(condition: string, name: string): string {
+  return `(SELECT count(*) FROM (SELECT 1 FROM tasks t JOIN handlers h ON h.cate = t.cate
+      WHERE t.state = 'pending' AND t.run_at = 'infinity' AND ${condition} LIMIT $1) c)::int
+      AS ${name}`;
+}
+
+/**
  * Task counts and the oldest due age for /metrics, run on every scrape, so it must stay cheap
  * with millions of rows: count(*) by state reads every row (50–200 ms at a million). Each state
  * is counted through its index only up to $1 rows; above that the caller uses the row count of
@@ -286,6 +428,13 @@ export const TASK_STATS = `
       AS oldest_due_age_seconds,
     (SELECT count(*) FROM handlers WHERE paused)::int AS paused_categories,
     (SELECT count(*) FROM handlers WHERE circuit_state = 'open')::int AS open_circuits,
-    (SELECT count(*) FROM handlers WHERE circuit_state = 'half_open')::int AS half_open_circuits`;
+    (SELECT count(*) FROM handlers WHERE circuit_state = 'half_open')::int AS half_open_circuits,
+    (SELECT count(*) FROM handlers WHERE rate_per_second IS NOT NULL)::int AS rate_limited_categories,
+    ${heldCount('h.paused', 'held_paused')},
+    ${heldCount(`NOT h.paused AND h.circuit_state <> 'closed'`, 'held_circuit')},
+    ${heldCount(
+      `NOT h.paused AND h.circuit_state = 'closed' AND h.rate_per_second IS NOT NULL`,
+      'held_rate_limit',
+    )}`;
 
 export const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;

@@ -142,4 +142,39 @@ export interface TaskStatsRow {
   paused_categories: number;
   open_circuits: number;
   half_open_circuits: number;
+  rate_limited_categories: number;
+  /** Parked (held back) tasks, by why: paused, circuit not closed, rate limit. */
+  held_paused: number;
+  held_circuit: number;
+  held_rate_limit: number;
+}
+
+/** Which tasks of a category a bulk retry re-queues: failed, by when they failed (Unix seconds). */
+export interface BulkRetryFilter {
+  cate: string;
+  /** Inclusive; null: no lower bound. */
+  failedAfter: number | null;
+  /** Exclusive; null: no upper bound. */
+  failedBefore: number | null;
+}
+
+/** Which tasks of a category a bulk delete removes: by state and due time (Unix seconds). */
+export interface BulkDeleteFilter {
+  cate: string;
+  /** null: every state. */
+  state: TaskState | null;
+  /** Inclusive; null: no lower bound. */
+  dueAfter: number | null;
+  /** Exclusive; null: no upper bound. */
+  dueBefore: number | null;
+}
+
+/** One chunk of a bulk action (see bulkChunk in tasks.sql.ts). */
+export interface BulkChunkResult {
+  /** Rows the chunk read; fewer than the chunk size: the category has no more. */
+  scanned: number;
+  /** Id of the last row read, where the next chunk goes on; null when none was read. */
+  lastId: string | null;
+  /** Rows of the chunk changed (a dry run: matching). */
+  count: number;
 }

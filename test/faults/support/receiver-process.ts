@@ -10,6 +10,8 @@
  * - `/reset` resets the connection (TCP RST) once the request has arrived.
  * - `/status/<code>[?retryAfter=<value>]` answers that status, with that Retry-After.
  * - `/nul` answers 500 with a body that holds a NUL byte.
+ * - `/switch/<name>` answers the status the parent last set for `name` (SetStatus over IPC;
+ *   200 until then): a receiver that falls over and recovers.
  *
  * Each request is reported to the parent over IPC when it arrives (`call`) and when its
  * connection closes (`closed`: answered or cut off by the client, with the body bytes sent).
@@ -40,7 +42,20 @@ export interface ClosedReport {
   bytesSent: number;
 }
 
-export type ReceiverReport = CallReport | ClosedReport | { type: 'ready'; port: number };
+export type ReceiverReport =
+  | CallReport
+  | ClosedReport
+  | { type: 'ready'; port: number }
+  | { type: 'status-set'; name: string };
+
+/** Sent by the parent: `/switch/<name>` answers `status` from now on. */
+export interface SetStatus {
+  type: 'set-status';
+  name: string;
+  status: number;
+}
+
+const switchStatus = new Map<string, number>();
 
 const HUGE_CHUNK = Buffer.alloc(64 * 1024, 'x');
 /** A safety stop for /huge, far above anything a client should read. */
@@ -128,6 +143,11 @@ function respond(req: IncomingMessage, res: ServerResponse, body: string): void 
       res.end(`status ${arg}`);
       return;
     }
+    case 'switch': {
+      const status = switchStatus.get(arg) ?? 200;
+      res.writeHead(status).end(`status ${status}`);
+      return;
+    }
     case 'nul':
       res.writeHead(500, { 'content-type': 'text/plain' }).end('bad\u0000byte');
       return;
@@ -143,5 +163,9 @@ server.requestTimeout = 0;
 server.maxConnections = 10_000;
 server.listen(0, '127.0.0.1', () => {
   send({ type: 'ready', port: (server.address() as AddressInfo).port });
+});
+process.on('message', (message: SetStatus) => {
+  if (message.type === 'set-status') switchStatus.set(message.name, message.status);
+  send({ type: 'status-set', name: message.name });
 });
 process.on('disconnect', () => process.exit(0));
