@@ -74,6 +74,45 @@ describe('flow control', () => {
       await expect(handler(cate)).resolves.toMatchObject({ paused: false });
     });
 
+    it('parks the tasks a retry re-queues into a paused category, and delivers them on resume', async () => {
+      const cate = uniqueName('retrypaused');
+      await register(cate);
+      for (let key = 1; key <= 3; key++)
+        await postTask(fixture.app, cate, { timestamp: unixSeconds() + 3600, key });
+      // Failed as tasks fail: after their due time.
+      await fixture.db.query(
+        `UPDATE tasks SET state = 'failed', due_at = now() - interval '1 minute' WHERE cate = $1`,
+        [cate],
+      );
+      expect((await http().post(`/handler/${cate}/pause`)).status).toBe(200);
+      expect((await http().post(`/task/${cate}/1/retry`)).status).toBe(200);
+      expect((await http().post(`/tasks/${cate}/retry`).send({})).status).toBe(200);
+      const parked = await fixture.db.query<{ parked: boolean; attempts: number }>(
+        `SELECT run_at = 'infinity' AS parked, attempts FROM tasks WHERE cate = $1`,
+        [cate],
+      );
+      expect(parked).toEqual([1, 2, 3].map(() => ({ parked: true, attempts: 0 })));
+      await sleep(300);
+      expect(callsOf(cate)).toHaveLength(0);
+      expect((await http().post(`/handler/${cate}/resume`)).status).toBe(200);
+      await waitFor('the retried tasks to be delivered', () => callsOf(cate).length === 3, 3000);
+    });
+
+    it('releases parked tasks of a category that is not held, whoever parked them', async () => {
+      const cate = uniqueName('stray');
+      await register(cate);
+      for (let key = 1; key <= 3; key++)
+        await postTask(fixture.app, cate, { timestamp: unixSeconds() + 2, key });
+      // Parked as a retry leaves them when the category was resumed between its check and its
+      // commit: released at the next look, due at their due time.
+      await fixture.db.query(`UPDATE tasks SET run_at = 'infinity' WHERE cate = $1`, [cate]);
+      await waitFor(
+        'the stray parked tasks to be delivered',
+        () => callsOf(cate).length === 3,
+        6000,
+      );
+    });
+
     it('is idempotent and answers 404 for an unknown category', async () => {
       const cate = uniqueName('idem');
       await register(cate);

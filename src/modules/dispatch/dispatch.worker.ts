@@ -75,8 +75,6 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   private waitingForSlot = false;
   /** When to look at held categories and circuits due for a probe next (monotonic ms). */
   private nextFlowCheck = 0;
-  /** Categories held back at the last look; undefined before the first one. */
-  private held: Set<string> | undefined;
   /**
    * Categories whose circuit row says more than "closed, no failures" (as of the last look, at
    * most FLOW_CHECK_MS old): outcome batches update the circuit rows of these and of categories
@@ -302,10 +300,10 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     // Rate-limited categories' due tasks are parked too: CLAIM_RATED takes them from there.
     const held = [...new Set([...heldBack, ...rated.keys()])];
     const now = new Set(held);
-    // At start-up: whatever is parked (a replica may have stopped before releasing it).
-    const before = this.held ?? new Set(await this.queue.parkedCategories());
-    this.held = now;
-    const released = [...before].filter((cate) => !now.has(cate));
+    // Every category with parked tasks that is no longer held, read afresh at each look: tasks a
+    // replica parked and did not release (it stopped), and those a retry parked while the
+    // category was held, are released whatever this replica saw before.
+    const released = (await this.queue.parkedCategories()).filter((cate) => !now.has(cate));
     if (released.length > 0) {
       const count = await inChunks((limit) => this.queue.releaseParked(released, limit));
       if (count > 0) {
@@ -313,18 +311,18 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
         this.wake();
       }
       // Not all released in this look: look again at once.
-      if (count >= PARK_CHUNK * PARK_CHUNKS_PER_CHECK) {
-        this.held = before;
-        this.nextFlowCheck = 0;
-      }
+      if (count >= PARK_CHUNK * PARK_CHUNKS_PER_CHECK) this.nextFlowCheck = 0;
     }
     if (held.length > 0) {
       let after: ParkCursor | undefined;
-      await inChunks(async (limit) => {
+      const parked = await inChunks(async (limit) => {
         const { parked, next } = await this.queue.parkHeld(held, limit, after);
         after = next;
         return parked;
       });
+      // A large held backlog is parked look after look without waiting: until it is, every
+      // claim walks what is left of it.
+      if (parked >= PARK_CHUNK * PARK_CHUNKS_PER_CHECK) this.nextFlowCheck = 0;
     }
   }
 

@@ -82,7 +82,13 @@ export class QueueRepository {
     for (const { bucket_cate, tokens_left, per_second, allowed, ...task } of rows) {
       let claim = byCate.get(bucket_cate);
       if (!claim) {
-        claim = { cate: bucket_cate, tasks: [], allowed, tokensLeft: tokens_left, perSecond: per_second };
+        claim = {
+          cate: bucket_cate,
+          tasks: [],
+          allowed,
+          tokensLeft: tokens_left,
+          perSecond: per_second,
+        };
         byCate.set(bucket_cate, claim);
       }
       if (task.id !== null) claim.tasks.push(task as ClaimedTask);

@@ -204,7 +204,13 @@ export const CLAIM_PROBES = `
   WITH probe AS (
     UPDATE handlers h SET circuit_state = 'half_open',
       circuit_next_probe_at = now()
-        + (coalesce(h.timeout_ms, $2::int) + $3::int) * interval '1 millisecond'
+        + (coalesce(h.timeout_ms, $2::int) + $3::int) * interval '1 millisecond',
+      -- A rate-limited category's probe takes its token like any delivery (at worst the bucket
+      -- goes one into debt, paid back before the next rate-limited claim).
+      rate_tokens = CASE WHEN h.rate_per_second IS NULL THEN h.rate_tokens
+        ELSE ${refilledTokens('h')} - 1 END,
+      rate_refilled_at = CASE WHEN h.rate_per_second IS NULL THEN h.rate_refilled_at
+        ELSE greatest(h.rate_refilled_at, now()) END
     WHERE h.circuit_state <> 'closed' AND h.circuit_next_probe_at <= now() AND NOT h.paused
       AND EXISTS (SELECT 1 FROM tasks p
         WHERE p.cate = h.cate AND p.state = 'pending'
@@ -223,6 +229,16 @@ export const CLAIM_PROBES = `
   )
   ${leaseDue('$1', '$2', '$3')}
   RETURNING ${CLAIMED_COLUMNS}`;
+
+/**
+ * The tokens in the bucket of handler row `h` now: what was left at rate_refilled_at plus
+ * perSecond × the seconds since, at most burst. A waiter whose now() is older than the stamp the
+ * lock holder wrote counts no time (greatest(0, …)); the stamp written after is the later one.
+ */
+function refilledTokens(h: string): string {
+  return `least(${h}.rate_burst::float8, ${h}.rate_tokens + ${h}.rate_per_second
+    * greatest(0, extract(epoch FROM now() - ${h}.rate_refilled_at))::float8)`;
+}
 
 /**
  * The rate-limited claim: for each category in $1 (rate-limited, not paused, circuit closed),
@@ -245,11 +261,8 @@ export const CLAIM_RATED = `
   ), bucket AS (
     SELECT h.cate, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets,
       h.rate_per_second, h.rate_refilled_at,
-      least(floor(least(h.rate_burst::float8, h.rate_tokens + h.rate_per_second
-        * greatest(0, extract(epoch FROM now() - h.rate_refilled_at))::float8)), w.room)::int
-        AS allowed,
-      least(h.rate_burst::float8, h.rate_tokens + h.rate_per_second
-        * greatest(0, extract(epoch FROM now() - h.rate_refilled_at))::float8) AS tokens
+      greatest(0, least(floor(${refilledTokens('h')}), w.room))::int AS allowed,
+      ${refilledTokens('h')} AS tokens
     FROM handlers h JOIN wanted w ON w.cate = h.cate
     WHERE h.rate_per_second IS NOT NULL AND NOT h.paused AND h.circuit_state = 'closed'
     ORDER BY h.cate
@@ -343,12 +356,22 @@ export const RELEASE_PARKED = `
   UPDATE tasks t SET run_at = greatest(t.due_at, now()) FROM parked WHERE t.id = parked.id`;
 
 /**
- * Categories with parked tasks (run_at = 'infinity', the far end of tasks_pending_run_at_idx),
- * read once at start-up so that tasks parked by a replica that stopped before releasing them
- * are released.
+ * Categories with parked tasks (run_at = 'infinity'), read at each look so that those no longer
+ * held are released, whoever parked them. A loose index scan of tasks_parked_idx: one descent
+ * per category (the first parked row after the previous category), not one row per parked task.
  */
 export const LIST_PARKED_CATEGORIES = `
-  SELECT DISTINCT cate FROM tasks WHERE state = 'pending' AND run_at = 'infinity'`;
+  WITH RECURSIVE parked(cate) AS (
+    (SELECT t.cate FROM tasks t
+      WHERE t.state = 'pending' AND t.run_at = 'infinity'
+      ORDER BY t.cate LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.cate FROM tasks t
+      WHERE t.state = 'pending' AND t.run_at = 'infinity' AND t.cate > p.cate
+      ORDER BY t.cate LIMIT 1)
+    FROM parked p WHERE p.cate IS NOT NULL
+  )
+  SELECT cate FROM parked WHERE cate IS NOT NULL`;
 
 /**
  * Circuit state of the categories in an outcome batch, locked (in cate order, so concurrent

@@ -29,6 +29,14 @@ describe('RateSchedule', () => {
     expect(rates.dueAt(1000)).toEqual(['r']);
   });
 
+  it('waits out a debt (a probe took a token the bucket did not have)', () => {
+    const rates = new RateSchedule();
+    rates.setCategories(new Map([['r', 10]]));
+    rates.record('r', outcome({ claimed: 0, allowed: 0, tokensLeft: -1.5 }), 1000);
+    // 2.5 tokens at 10/s.
+    expect(rates.nextAt()).toBeCloseTo(1250);
+  });
+
   it('never re-asks a dry bucket sooner than MIN_RETRY_MS', () => {
     const rates = new RateSchedule();
     rates.setCategories(new Map([['r', 100_000]]));
@@ -65,7 +73,12 @@ describe('RateSchedule', () => {
 
   it('forgets categories no longer rate-limited', () => {
     const rates = new RateSchedule();
-    rates.setCategories(new Map([['r', 10], ['s', 1]]));
+    rates.setCategories(
+      new Map([
+        ['r', 10],
+        ['s', 1],
+      ]),
+    );
     rates.setCategories(new Map([['s', 1]]));
     expect(rates.size).toBe(1);
     expect(rates.dueAt(0)).toEqual(['s']);

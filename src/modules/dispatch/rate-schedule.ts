@@ -88,7 +88,8 @@ export class RateSchedule {
     if (outcome.allowed >= outcome.room && outcome.tokensLeft >= 1) {
       entry.nextAt = now; // bound by the room: more may be due and tokens are there
     } else {
-      const waitMs = ((1 - (outcome.tokensLeft % 1)) / outcome.perSecond) * 1000;
+      // Until a whole token is there (a probe may have left the bucket in debt).
+      const waitMs = (Math.max(0, 1 - outcome.tokensLeft) / outcome.perSecond) * 1000;
       entry.nextAt = now + Math.max(MIN_RETRY_MS, waitMs);
     }
   }

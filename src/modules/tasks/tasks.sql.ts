@@ -119,11 +119,18 @@ export const EXEC_TASK = `
  * The SET clause that re-queues a failed task `t` as a retry of the same occurrence, shared by the
  * single retry (RETRY_TASK) and the bulk one (RETRY_FAILED_CHUNK): due now with attempts from
  * zero and the same delivery id, so receivers still de-duplicate; last_error stays until the next
- * attempt. The version moves on so that a late completion of an old claim (a replica that hung
- * past its lease) cannot match the new claims' (id, version, attempts) fence.
+ * attempt. The version moves on (the claim token, which fences completions, is never lowered).
+ * A task of a category held back (paused, circuit not closed, rate-limited) goes straight to
+ * the parked end of the queue (run_at = 'infinity', as the dispatchers' parking would put it):
+ * a bulk retry of 100,000 tasks into a paused category must not sit in front of every claim
+ * until it is parked. The dispatchers release (or, rate-limited, claim) it from there; one
+ * whose category is resumed meanwhile is released at their next look.
  */
 const RETRY_SET = `
-  state = 'pending', run_at = now(), attempts = 0, snoozes = 0, version = t.version + 1,
+  state = 'pending', attempts = 0, snoozes = 0, version = t.version + 1,
+  run_at = CASE WHEN EXISTS (SELECT 1 FROM handlers held WHERE held.cate = t.cate
+      AND (held.paused OR held.circuit_state <> 'closed' OR held.rate_per_second IS NOT NULL))
+    THEN 'infinity'::timestamptz ELSE now() END,
   lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, updated_at = now()`;
 
 /**
