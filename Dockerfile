@@ -1,4 +1,5 @@
-# Multi-stage build: compile with dev dependencies, ship dist/ with production ones only.
+# Multi-stage build: compile the service and the dashboard (dist/ui) with dev dependencies, ship
+# dist/ with production ones only.
 # Node 24 LTS (Node 20 reached end of life in April 2026); CI runs the test suite on 24 too.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -6,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+COPY ui ./ui
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim

@@ -1,6 +1,7 @@
-// Unit specs sit beside the code; integration and e2e specs in test/ run against a real
-// PostgreSQL (see test/setup/global-setup.ts). Type checking is `npm run typecheck`'s job,
-// so ts-jest only transpiles.
+// Unit specs sit beside the code (the dashboard's pure helpers too, ui/src/**/*.spec.ts);
+// integration and e2e specs in test/ run against a real PostgreSQL (see
+// test/setup/global-setup.ts). Type checking is `npm run typecheck`'s job, so ts-jest only
+// transpiles.
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] };
 
 /** @type {import('jest').Config} */
@@ -13,7 +14,7 @@ module.exports = {
       rootDir: __dirname,
       testEnvironment: 'node',
       transform,
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/ui/src/**/*.spec.ts'],
     },
     {
       displayName: 'integration',

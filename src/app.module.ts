@@ -13,6 +13,7 @@ import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AuditModule } from './modules/audit/audit.module';
+import { DashboardModule } from './modules/dashboard/dashboard.module';
 import { DispatchModule } from './modules/dispatch/dispatch.module';
 import { EventsModule } from './modules/events/events.module';
 import { HandlersModule } from './modules/handlers/handlers.module';
@@ -44,6 +45,7 @@ export class AppModule implements NestModule {
         TasksModule,
         DispatchModule,
         EventsModule,
+        DashboardModule,
         RetentionModule,
       ],
       providers: [

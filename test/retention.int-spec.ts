@@ -1,4 +1,5 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { DispatchStatsRepository } from '../src/modules/dashboard/dispatch-stats.repository';
 import { PRUNE_ATTEMPTS, PRUNE_FAILED_TASKS } from '../src/modules/tasks/tasks.sql';
 import { TasksRepository } from '../src/modules/tasks/tasks.repository';
 import { PRUNE_BATCH, RetentionJob } from '../src/modules/retention/retention.job';
@@ -24,7 +25,7 @@ describe('retention', () => {
   });
 
   beforeEach(async () => {
-    await fixture.db.query('TRUNCATE tasks, task_attempts');
+    await fixture.db.query('TRUNCATE tasks, task_attempts, dispatch_stats');
   });
 
   /** `count` attempt rows of category `cate` created `age` ago. */
@@ -66,7 +67,11 @@ describe('retention', () => {
     await insertAttempts('new', 10, '1 second');
 
     const counts = await fixture.app.get(RetentionJob).prune();
-    expect(counts).toStrictEqual({ attempts: PRUNE_BATCH * 2 + 7, failedTasks: 0 });
+    expect(counts).toStrictEqual({
+      attempts: PRUNE_BATCH * 2 + 7,
+      failedTasks: 0,
+      dispatchStats: 0,
+    });
     expect(await countsByCate('task_attempts')).toStrictEqual({ recent: 50, new: 10 });
   });
 
@@ -78,7 +83,7 @@ describe('retention', () => {
     await insertTask('running', 1, 'running', '90 days');
 
     const counts = await fixture.app.get(RetentionJob).prune();
-    expect(counts).toStrictEqual({ attempts: 0, failedTasks: 2 });
+    expect(counts).toStrictEqual({ attempts: 0, failedTasks: 2, dispatchStats: 0 });
     expect(await countsByCate('tasks')).toStrictEqual({ recent: 1, waiting: 1, running: 1 });
   });
 
@@ -102,18 +107,42 @@ describe('retention', () => {
     }
   });
 
-  it('keeps everything when both ages are 0, and then schedules no job', async () => {
+  it('deletes the dashboard statistics of buckets over a day old', async () => {
+    // Two replicas: the last 100 buckets (17 minutes), and 50 from 25 hours ago on.
+    await fixture.db.query(
+      `INSERT INTO dispatch_stats (bucket_start, replica_id, outcomes, lateness)
+       SELECT date_bin('10 seconds', now(), TIMESTAMPTZ 'epoch') - g * interval '10 seconds',
+         r, '{"success": 1}', '{1}'
+       FROM (SELECT generate_series(0, 99) UNION ALL SELECT generate_series(9000, 9049)) b(g),
+         unnest(ARRAY['a', 'b']) r`,
+    );
+    const counts = await fixture.app.get(RetentionJob).prune();
+    expect(counts).toStrictEqual({ attempts: 0, failedTasks: 0, dispatchStats: 2 * 50 });
+    const [left] = await fixture.db.query<{ n: number; oldest_ok: boolean }>(
+      `SELECT count(*)::int AS n, min(bucket_start) >= now() - interval '1 day' AS oldest_ok
+       FROM dispatch_stats`,
+    );
+    expect(left).toStrictEqual({ n: 2 * 100, oldest_ok: true });
+  });
+
+  it('keeps tasks and attempts when both ages are 0, and still prunes dashboard statistics', async () => {
     await insertAttempts('old', 10, '1000 days');
     await insertTask('old', 1, 'failed', '1000 days');
+    await fixture.db.query(
+      `INSERT INTO dispatch_stats (bucket_start, replica_id, outcomes, lateness)
+       VALUES (now() - interval '2 days', 'a', '{}', '{}')`,
+    );
     const scheduler = new SchedulerRegistry();
-    const job = new RetentionJob(fixture.app.get(TasksRepository), scheduler, {
-      ...testConfig(fixture.db.url),
-      retentionAttemptsDays: 0,
-      retentionFailedDays: 0,
-    });
+    const job = new RetentionJob(
+      fixture.app.get(TasksRepository),
+      fixture.app.get(DispatchStatsRepository),
+      scheduler,
+      { ...testConfig(fixture.db.url), retentionAttemptsDays: 0, retentionFailedDays: 0 },
+    );
     job.onApplicationBootstrap();
-    expect(scheduler.getIntervals()).toStrictEqual([]);
-    expect(await job.prune()).toStrictEqual({ attempts: 0, failedTasks: 0 });
+    expect(scheduler.getIntervals()).toStrictEqual(['retention']);
+    job.beforeApplicationShutdown();
+    expect(await job.prune()).toStrictEqual({ attempts: 0, failedTasks: 0, dispatchStats: 1 });
     expect(await countsByCate('task_attempts')).toStrictEqual({ old: 10 });
     expect(await countsByCate('tasks')).toStrictEqual({ old: 1 });
     expect(fixture.app.get(SchedulerRegistry).getIntervals()).toContain('retention');

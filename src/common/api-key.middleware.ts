@@ -45,7 +45,16 @@ export function apiKeyIdOf(res: Response): string | null {
   return typeof id === 'string' ? id : null;
 }
 
-type KeyRole = 'full' | 'readonly';
+export type KeyRole = 'full' | 'readonly';
+
+/** Where the middleware leaves the role of that key (res.locals). */
+const KEY_ROLE_LOCAL = 'apiKeyRole';
+
+/** The role of the API key the request was let through with; null as for apiKeyIdOf. */
+export function apiKeyRoleOf(res: Response): KeyRole | null {
+  const role = (res.locals as Record<string, unknown> | undefined)?.[KEY_ROLE_LOCAL];
+  return role === 'full' || role === 'readonly' ? role : null;
+}
 
 interface KnownKey {
   hash: Buffer;
@@ -80,7 +89,8 @@ export function bearerToken(header: string | undefined): string | undefined {
  * timingSafeEqual, and every configured key of both lists is compared, so the time taken does not
  * tell which one (if any) was close, nor its role. Keys and presented tokens are never logged; a
  * refusal is a 401 or 403 the envelope filter answers. A request let through with a key carries
- * the key's id (apiKeyIdOf) for later code, the audit log's.
+ * the key's id (apiKeyIdOf) and role (apiKeyRoleOf) for later code: the audit log's, the
+ * dashboard's session.
  */
 @Injectable()
 export class ApiKeyMiddleware implements NestMiddleware {
@@ -102,6 +112,7 @@ export class ApiKeyMiddleware implements NestMiddleware {
 
   use(req: Request, res: Response, next: NextFunction): void {
     res.locals[KEY_ID_LOCAL] = null;
+    res.locals[KEY_ROLE_LOCAL] = null;
     if (this.keys.length === 0 || isOpenPath(pathOf(req), this.config.metricsRequireAuth)) {
       return next();
     }
@@ -119,6 +130,7 @@ export class ApiKeyMiddleware implements NestMiddleware {
       throw new ForbiddenException(READ_ONLY_MESSAGE);
     }
     res.locals[KEY_ID_LOCAL] = match.id;
+    res.locals[KEY_ROLE_LOCAL] = match.role;
     next();
   }
 

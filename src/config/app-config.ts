@@ -57,6 +57,11 @@ export interface AppConfig {
    * that may send state-changing requests (cross-site-request.middleware.ts).
    */
   allowedOrigins: string[];
+  /**
+   * UI_DIR: the dashboard's built files, served at /ui (index.html and assets/). Default: dist/ui
+   * of this installation, where the UI's build writes them.
+   */
+  uiDir: string;
   logLevel: LogLevel;
   /** 'auto': human-readable when stdout is a terminal, JSON lines otherwise (resolveLogFormat). */
   logFormat: LogFormat;

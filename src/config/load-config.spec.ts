@@ -5,6 +5,7 @@ import { AppConfig } from './app-config';
 import {
   apiKeyStrengthBits,
   ConfigError,
+  DEFAULT_UI_DIR,
   hashApiKey,
   loadConfig,
   resolveLogFormat,
@@ -40,6 +41,7 @@ const DEFAULTS: AppConfig = {
   apiKeyReadonlyHashes: [],
   metricsRequireAuth: false,
   allowedOrigins: [],
+  uiDir: DEFAULT_UI_DIR,
   logLevel: 'log',
   logFormat: 'auto',
 };
@@ -95,6 +97,7 @@ describe('loadConfig', () => {
       API_KEYS_READONLY: ' reader-key-0123456789 ,',
       METRICS_REQUIRE_AUTH: 'true',
       ALLOWED_ORIGINS: 'https://Ops.Example.com:443/, http://localhost:5173',
+      UI_DIR: '/srv/delay-tasks/ui',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
     });
@@ -128,6 +131,7 @@ describe('loadConfig', () => {
       apiKeyReadonlyHashes: [hashApiKey('reader-key-0123456789')],
       metricsRequireAuth: true,
       allowedOrigins: ['https://ops.example.com', 'http://localhost:5173'],
+      uiDir: '/srv/delay-tasks/ui',
       logLevel: 'debug',
       logFormat: 'json',
     });

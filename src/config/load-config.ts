@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as ipaddr from 'ipaddr.js';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -77,9 +78,16 @@ class EnvironmentVariables {
   @IsOptional()
   @IsIn(['true', 'false', '1', '0'], { message: 'METRICS_REQUIRE_AUTH must be true or false' })
   METRICS_REQUIRE_AUTH?: string;
+  @IsOptional() @IsString() UI_DIR?: string;
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: LogLevel;
   @IsOptional() @IsIn(LOG_FORMATS) LOG_FORMAT?: LogFormat;
 }
+
+/**
+ * dist/ui of this installation: this file is src/config/load-config.ts or, built,
+ * dist/config/load-config.js, both two levels below the project's root.
+ */
+export const DEFAULT_UI_DIR = join(__dirname, '..', '..', 'dist', 'ui');
 
 /** The original's sample.conf.json keys and the variables they stand for. */
 const CONF_FILE_KEYS: Record<string, keyof EnvironmentVariables> = {
@@ -140,6 +148,7 @@ export function loadConfig(env: RawEnv = process.env): AppConfig {
     apiKeyReadonlyHashes: readonlyKeys.map(hashApiKey),
     metricsRequireAuth: /^(true|1)$/.test(vars.METRICS_REQUIRE_AUTH ?? 'false'),
     allowedOrigins: origins.map((origin) => normalizeOrigin(origin) as string),
+    uiDir: resolve(vars.UI_DIR ?? DEFAULT_UI_DIR),
     logLevel: vars.LOG_LEVEL ?? 'log',
     logFormat: vars.LOG_FORMAT ?? 'auto',
   };

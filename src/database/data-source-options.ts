@@ -8,6 +8,7 @@ import { FlowControl1764210000000 } from './migrations/1764210000000-FlowControl
 import { RateLimitsAndEventsHandler1764220000000 } from './migrations/1764220000000-RateLimitsAndEventsHandler';
 import { EventsOutbox1764230000000 } from './migrations/1764230000000-EventsOutbox';
 import { AuditLog1764240000000 } from './migrations/1764240000000-AuditLog';
+import { DashboardStats1764250000000 } from './migrations/1764250000000-DashboardStats';
 
 export interface DatabaseSettings {
   url: string;
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   RateLimitsAndEventsHandler1764220000000,
   EventsOutbox1764230000000,
   AuditLog1764240000000,
+  DashboardStats1764250000000,
 ];
 
 /** See `idle_in_transaction_session_timeout` below. */

@@ -121,6 +121,22 @@ describe('nginx (deploy/nginx.conf) in front of three replicas on one database',
     });
   });
 
+  it('serves the dashboard and the API it calls through nginx', async () => {
+    const index = await fetch(`${nginx.baseUrl}/ui/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await index.text();
+    const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${nginx.baseUrl}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    await asset.arrayBuffer();
+    const session = await fetch(`${nginx.baseUrl}/dashboard/session`);
+    expect(session.status).toBe(200);
+    await expect(session.json()).resolves.toMatchObject({ result: { auth: 'none' } });
+  });
+
   it('loses no request to a replica killed mid-load beyond POSTs in flight on it, and takes it back after a restart', async () => {
     const cate = 'ngxkill';
     const { receiver, pg } = fixture;

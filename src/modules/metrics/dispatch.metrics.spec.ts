@@ -130,6 +130,23 @@ describe('DispatchMetrics', () => {
     await expect(sample('delay_tasks_dispatch_lag_seconds', { le: '0.001' })).resolves.toBe(1);
   });
 
+  it('tells its attempt observers of every attempt, with the lateness of first attempts', () => {
+    const seen: Array<[string, number | null]> = [];
+    const counted: Array<[string, number]> = [];
+    metrics.observeAttempts({
+      attemptFinished: (outcome, latenessMs) => seen.push([outcome, latenessMs]),
+      attemptsCounted: (outcome, count) => counted.push([outcome, count]),
+    });
+    metrics.attemptFinished(claimed(), attempt({ startedAtMs: DUE_MS + 3 }));
+    metrics.attemptFinished(claimed({ attempts: 2 }), attempt({ attempt: 2, outcome: 'timeout' }));
+    metrics.leasesRescued(0);
+    metrics.leasesRescued(3);
+    expect(seen.map(([outcome]) => outcome)).toStrictEqual(['success', 'timeout']);
+    expect(seen[0][1]).toBeCloseTo(3, 6);
+    expect(seen[1][1]).toBeNull();
+    expect(counted).toStrictEqual([['lease_expired', 3]]);
+  });
+
   it('times claims', async () => {
     const done = metrics.claimTimer();
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -9,6 +9,17 @@ export interface AttemptedTask {
 }
 import { MetricsRegistry } from './metrics.registry';
 
+/**
+ * Told of every attempt DispatchMetrics records (the dashboard's per-bucket statistics). Called
+ * synchronously on the delivery's completion: an observer only counts in memory.
+ */
+export interface AttemptObserver {
+  /** `latenessMs`: start − due of a first attempt (as the dispatch lag), else null. */
+  attemptFinished(outcome: AttemptOutcome, latenessMs: number | null): void;
+  /** Attempts counted at once (leases the sweeper found expired). */
+  attemptsCounted(outcome: AttemptOutcome, count: number): void;
+}
+
 /** 1 ms to 60 s: lateness targets are milliseconds, a backlog after downtime is minutes. */
 export const LAG_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
@@ -28,6 +39,7 @@ export class DispatchMetrics {
   private readonly claimDuration: Histogram;
   private readonly rescued: Counter;
   private inFlightSource: () => number = () => 0;
+  private readonly observers: AttemptObserver[] = [];
 
   constructor(registry: MetricsRegistry) {
     const registers = [registry];
@@ -81,6 +93,11 @@ export class DispatchMetrics {
     this.inFlightSource = source;
   }
 
+  /** Tells `observer` of every attempt from now on. */
+  observeAttempts(observer: AttemptObserver): void {
+    this.observers.push(observer);
+  }
+
   /** Starts timing a claim; call the returned function once the claim query returned. */
   claimTimer(): () => void {
     const end = this.claimDuration.startTimer();
@@ -96,9 +113,12 @@ export class DispatchMetrics {
   attemptFinished(task: AttemptedTask, attempt: AttemptRecord): void {
     this.attempts.get(attempt.outcome)?.inc();
     this.attemptDuration.observe(attempt.durationMs / 1000);
+    let latenessMs: number | null = null;
     if (attempt.attempt === 1 && !task.in_advance) {
       this.lag.observe(Math.max(0, attempt.startedAtMs / 1000 - Number(task.due_epoch)));
+      latenessMs = Math.max(0, attempt.startedAtMs - Number(task.due_epoch) * 1000);
     }
+    for (const observer of this.observers) observer.attemptFinished(attempt.outcome, latenessMs);
   }
 
   /**
@@ -109,5 +129,6 @@ export class DispatchMetrics {
     if (count === 0) return;
     this.rescued.inc(count);
     this.attempts.get('lease_expired')?.inc(count);
+    for (const observer of this.observers) observer.attemptsCounted('lease_expired', count);
   }
 }

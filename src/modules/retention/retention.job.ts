@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DispatchStatsRepository } from '../dashboard/dispatch-stats.repository';
 import { TasksRepository } from '../tasks/tasks.repository';
 
 /** Rows per DELETE: short transactions, few locks, and a run still keeps up with heavy traffic. */
@@ -17,11 +18,14 @@ const INTERVAL_NAME = 'retention';
 export interface PruneCounts {
   attempts: number;
   failedTasks: number;
+  /** Dashboard statistics rows (dispatch_stats) of buckets over a day old. */
+  dispatchStats: number;
 }
 
 /**
  * Every ten minutes, deletes attempt history older than RETENTION_ATTEMPTS_DAYS and tasks failed
- * for good more than RETENTION_FAILED_DAYS ago (0 keeps them). Deletes go in batches that take
+ * for good more than RETENTION_FAILED_DAYS ago (0 keeps them), and the dashboard's delivery
+ * statistics (dispatch_stats) older than a day (always: the series shows at most an hour). Deletes go in batches that take
  * their rows with SKIP LOCKED, so every replica may prune at once without waiting on the others
  * or deleting a row twice; a run goes on until a batch comes back short.
  */
@@ -32,13 +36,12 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     private readonly tasks: TasksRepository,
+    private readonly dispatchStats: DispatchStatsRepository,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    const { retentionAttemptsDays, retentionFailedDays } = this.config;
-    if (retentionAttemptsDays === 0 && retentionFailedDays === 0) return;
     const timer = setInterval(() => void this.prune(), INTERVAL_MS);
     timer.unref();
     this.scheduler.addInterval(INTERVAL_NAME, timer);
@@ -52,7 +55,7 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** One run; overlapping runs are skipped. Errors are logged and retried on the next run. */
   async prune(): Promise<PruneCounts> {
-    const counts: PruneCounts = { attempts: 0, failedTasks: 0 };
+    const counts: PruneCounts = { attempts: 0, failedTasks: 0, dispatchStats: 0 };
     if (this.running) return counts;
     this.running = true;
     try {
@@ -63,9 +66,11 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
       if (failedDays > 0) {
         counts.failedTasks = await drain((n) => this.tasks.pruneFailedTasks(failedDays, n));
       }
-      if (counts.attempts + counts.failedTasks > 0) {
+      counts.dispatchStats = await drain((n) => this.dispatchStats.prune(n));
+      if (counts.attempts + counts.failedTasks + counts.dispatchStats > 0) {
         this.logger.log(
-          `retention removed ${counts.attempts} attempt rows and ${counts.failedTasks} failed tasks`,
+          `retention removed ${counts.attempts} attempt rows, ${counts.failedTasks} failed ` +
+            `tasks and ${counts.dispatchStats} dashboard statistics rows`,
         );
       }
     } catch (error) {

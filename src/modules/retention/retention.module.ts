@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
+import { DashboardModule } from '../dashboard/dashboard.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { RetentionJob } from './retention.job';
 
 @Module({
-  imports: [TasksModule],
+  imports: [TasksModule, DashboardModule],
   providers: [RetentionJob],
 })
 export class RetentionModule {}
