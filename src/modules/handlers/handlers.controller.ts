@@ -8,6 +8,7 @@ import {
 import { CatePathDto } from '../../common/path.dto';
 import { Audited } from '../audit/audited.decorator';
 import {
+  CircuitBreakerInput,
   CircuitBreakerSettings,
   DeleteHandlerResult,
   HandlerPage,
@@ -18,7 +19,7 @@ import {
 import { HandlersService } from './handlers.service';
 
 @ApiTags('handlers')
-@ApiExtraModels(CircuitBreakerSettings)
+@ApiExtraModels(CircuitBreakerSettings, CircuitBreakerInput)
 @ApiBearerAuth(BEARER_SCHEME)
 @ApiErrorResponses(400, 401)
 @Controller()

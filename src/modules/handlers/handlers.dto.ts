@@ -23,6 +23,40 @@ function intRange(name: string, min: number, max: number, nullMeans: string): Pr
  * omitted keeps what the category has (the service default for a new one), null resets it to
  * the service default.
  */
+/** `circuitBreaker` as sent: either field alone (null or omitted: the service default). */
+export class CircuitBreakerInput {
+  /** Consecutive failed attempts (timeout, connection error, 5xx, 429) that open the circuit. */
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100_000,
+    nullable: true,
+    example: 20,
+  })
+  failureThreshold?: number | null;
+
+  /** The first open period in ms; it doubles after each failed probe, up to 10 minutes. */
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 100,
+    maximum: 600_000,
+    nullable: true,
+    example: 30_000,
+  })
+  cooldownMs?: number | null;
+}
+
+/** `rateLimit` as sent: `burst` may be left out (default max(1, floor(perSecond))). */
+export class RateLimitInput {
+  /** Average deliveries started per second, 0.01 to 100000. */
+  @ApiProperty({ minimum: 0.01, maximum: 100_000, example: 50 })
+  perSecond!: number;
+
+  /** Most started at once after a quiet period, 1 to 100000. */
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100_000, example: 50 })
+  burst?: number;
+}
+
 export class RegisterHandlerDto {
   /** Callback URL that receives the category's tasks when they are due. */
   @ApiProperty({
@@ -91,7 +125,7 @@ export class RegisterHandlerDto {
   @ApiPropertyOptional({
     nullable: true,
     oneOf: [
-      { $ref: '#/components/schemas/CircuitBreakerSettings' },
+      { $ref: '#/components/schemas/CircuitBreakerInput' },
       { type: 'boolean', enum: [false] },
     ],
     example: { failureThreshold: 10, cooldownMs: 5000 },
@@ -112,7 +146,7 @@ export class RegisterHandlerDto {
    * once and `perSecond` on average (a token bucket). `burst` defaults to max(1, floor(perSecond)).
    * null removes the limit; omitted: unchanged.
    */
-  @ApiPropertyOptional({ type: () => RateLimitSettings, nullable: true })
+  @ApiPropertyOptional({ type: () => RateLimitInput, nullable: true })
   @IsOptional()
   // Nested objects of a body arrive as their JSON text (RawJson); this one is small: build it.
   @Transform(({ value }: { value: unknown }) =>

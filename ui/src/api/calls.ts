@@ -61,14 +61,7 @@ export const getHandler = (cate: string) =>
   resultOf<Handler>(client.GET('/handler/{cate}', { params: { path: { cate } } }));
 
 export const registerHandler = (cate: string, body: HandlerUpdate) =>
-  resultOf<void>(
-    client.POST('/handler/{cate}', {
-      params: { path: { cate } },
-      // The schema marks rateLimit.burst and both circuitBreaker fields required (it reuses the
-      // read shapes); the service takes either alone (README: Category settings).
-      body: body as Schemas['RegisterHandlerDto'],
-    }),
-  );
+  resultOf<void>(client.POST('/handler/{cate}', { params: { path: { cate } }, body }));
 
 export const pauseHandler = (cate: string) =>
   resultOf<void>(client.POST('/handler/{cate}/pause', { params: { path: { cate } } }));

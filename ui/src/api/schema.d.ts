@@ -712,6 +712,18 @@ export interface components {
              */
             statusCode: number | null;
         };
+        CircuitBreakerInput: {
+            /**
+             * @description The first open period in ms; it doubles after each failed probe, up to 10 minutes.
+             * @example 30000
+             */
+            cooldownMs?: number | null;
+            /**
+             * @description Consecutive failed attempts (timeout, connection error, 5xx, 429) that open the circuit.
+             * @example 20
+             */
+            failureThreshold?: number | null;
+        };
         CircuitBreakerSettings: {
             /**
              * @description The first open period in ms; it doubles after each failed probe, up to 10 minutes.
@@ -1066,6 +1078,18 @@ export interface components {
              */
             running: number;
         };
+        RateLimitInput: {
+            /**
+             * @description Most started at once after a quiet period, 1 to 100000.
+             * @example 50
+             */
+            burst?: number;
+            /**
+             * @description Average deliveries started per second, 0.01 to 100000.
+             * @example 50
+             */
+            perSecond: number;
+        };
         RateLimitSettings: {
             /**
              * @description Most started at once after a quiet period, 1 to 100000; default max(1, floor(perSecond)).
@@ -1087,7 +1111,7 @@ export interface components {
              *       "failureThreshold": 10
              *     }
              */
-            circuitBreaker?: (components["schemas"]["CircuitBreakerSettings"] | false) | null;
+            circuitBreaker?: (components["schemas"]["CircuitBreakerInput"] | false) | null;
             /**
              * @description Most deliveries of the category in flight at once on each replica, 1 to 10000 (the cluster
              *     allows this times the number of replicas); null: no per-category cap.
@@ -1118,7 +1142,7 @@ export interface components {
              *     once and `perSecond` on average (a token bucket). `burst` defaults to max(1, floor(perSecond)).
              *     null removes the limit; omitted: unchanged.
              */
-            rateLimit?: components["schemas"]["RateLimitSettings"] | null;
+            rateLimit?: components["schemas"]["RateLimitInput"] | null;
             /**
              * @description Standard Webhooks signing secret, "whsec_" + base64 of 24 to 64 bytes. A new secret signs
              *     alongside the previous one (rotation); null removes both. Never returned in full.
