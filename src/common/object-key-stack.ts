@@ -7,13 +7,17 @@
  * secret) would make the table's probing quadratic: an object whose keys do falls back to a Map.
  */
 export class ObjectKeyStack {
-  private readonly hashes: number[] = [];
-  private readonly keyStarts: number[] = [];
-  private readonly keyEnds: number[] = [];
-  /** The decoded key where it had escapes, else undefined. */
-  private readonly decoded: Array<string | undefined> = [];
-  private readonly valueStarts: number[] = [];
-  private readonly valueEnds: number[] = [];
+  // Typed arrays grown by doubling, not JS arrays: V8 grows a JS array past ~16k elements in the
+  // large-object space, which its optimized code cannot do in line ("failed to grow elements
+  // store"): every such growth threw the parser out of optimized code, and a 120,000-key object
+  // took 65 ms to check instead of a few.
+  private hashes = new Int32Array(INITIAL_CAPACITY);
+  private keyStarts = new Int32Array(INITIAL_CAPACITY);
+  private keyEnds = new Int32Array(INITIAL_CAPACITY);
+  private valueStarts = new Int32Array(INITIAL_CAPACITY);
+  private valueEnds = new Int32Array(INITIAL_CAPACITY);
+  /** The decoded key of the members whose key had escapes (rare), by index. */
+  private readonly decoded = new Map<number, string>();
   /** Keys held: entries past it are stale (arrays are never shrunk, which is costly). */
   private count = 0;
   /** Per open object: index of its first key, and its table once it has many keys. */
@@ -46,13 +50,29 @@ export class ObjectKeyStack {
     const found = this.find(key);
     if (found >= 0) return found;
     const index = this.count++;
+    if (index === this.hashes.length) this.grow();
     this.hashes[index] = key.hash;
     this.keyStarts[index] = key.start;
     this.keyEnds[index] = key.end;
-    this.decoded[index] = key.decoded;
+    if (key.decoded === undefined) this.decoded.delete(index);
+    else this.decoded.set(index, key.decoded);
     this.valueStarts[index] = valueStart;
     this.valueEnds[index] = valueEnd;
     return -1;
+  }
+
+  private grow(): void {
+    const capacity = this.hashes.length * 2;
+    const grown = (from: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const to = new Int32Array(capacity);
+      to.set(from);
+      return to;
+    };
+    this.hashes = grown(this.hashes);
+    this.keyStarts = grown(this.keyStarts);
+    this.keyEnds = grown(this.keyEnds);
+    this.valueStarts = grown(this.valueStarts);
+    this.valueEnds = grown(this.valueEnds);
   }
 
   valueStart(index: number): number {
@@ -127,7 +147,7 @@ export class ObjectKeyStack {
   }
 
   private equals(index: number, key: KeySpan): boolean {
-    const decoded = this.decoded[index];
+    const decoded = this.decoded.get(index);
     if (decoded === undefined && key.decoded === undefined) {
       const start = this.keyStarts[index];
       const length = this.keyEnds[index] - start;
@@ -141,7 +161,7 @@ export class ObjectKeyStack {
   }
 
   keyText(index: number): string {
-    return this.decoded[index] ?? this.text.slice(this.keyStarts[index], this.keyEnds[index]);
+    return this.decoded.get(index) ?? this.text.slice(this.keyStarts[index], this.keyEnds[index]);
   }
 }
 
@@ -154,6 +174,8 @@ export interface KeySpan {
 }
 
 const LINEAR_SEARCH_LIMIT = 16;
+/** Members held before the arrays first grow (they double after). */
+const INITIAL_CAPACITY = 256;
 /** Slots looked at for one key before the table is given up for a Map (1 to 2 on average). */
 const MAX_PROBES = 32;
 
