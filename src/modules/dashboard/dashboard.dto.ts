@@ -4,6 +4,7 @@ import { IsInt, Max, Min } from 'class-validator';
 import { ApiKeyProperty } from '../../common/openapi.decorators';
 import { PageQueryDto } from '../../common/page-query';
 import { CATE_PATTERN, IsCate } from '../../common/task-fields';
+import { RateLimitSettings } from '../handlers/handlers.dto';
 import { AttemptView } from '../tasks/tasks.dto';
 import { ATTEMPT_OUTCOMES, AttemptOutcome } from '../tasks/tasks.types';
 
@@ -42,15 +43,6 @@ export class OverviewTotals {
   rateLimited!: number;
 }
 
-/** A category's rate limit, as in GET /handler/:cate. */
-export class OverviewRateLimit {
-  @ApiProperty({ example: 50 })
-  perSecond!: number;
-
-  @ApiProperty({ type: 'integer', example: 50 })
-  burst!: number;
-}
-
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
 
 /** One category: its task counts (as of asOf) and its flow state (now). */
@@ -83,8 +75,9 @@ export class OverviewCategory {
   circuit!: 'closed' | 'open' | 'half_open';
 
   /** null: no rate limit. */
-  @ApiProperty({ type: OverviewRateLimit, nullable: true, example: null })
-  rateLimit!: OverviewRateLimit | null;
+  /** As in GET /handler/:cate. */
+  @ApiProperty({ type: RateLimitSettings, nullable: true, example: null })
+  rateLimit!: RateLimitSettings | null;
 }
 
 /**

@@ -1021,7 +1021,7 @@ export interface components {
              * @description null: no rate limit.
              * @example null
              */
-            rateLimit: components["schemas"]["OverviewRateLimit"] | null;
+            rateLimit: components["schemas"]["RateLimitSettings"] | null;
             /**
              * @description false: tasks without a handler row (they fail with no_handler when due).
              * @example true
@@ -1029,12 +1029,6 @@ export interface components {
             registered: boolean;
             /** @example 12 */
             running: number;
-        };
-        OverviewRateLimit: {
-            /** @example 50 */
-            burst: number;
-            /** @example 50 */
-            perSecond: number;
         };
         OverviewTotals: {
             /**
