@@ -21,6 +21,7 @@ import { HealthModule } from './modules/health/health.module';
 import { HttpMetricsMiddleware } from './modules/metrics/http-metrics.middleware';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { RetentionModule } from './modules/retention/retention.module';
+import { SchedulesModule } from './modules/schedules/schedules.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 
 @Module({})
@@ -46,6 +47,7 @@ export class AppModule implements NestModule {
         DispatchModule,
         EventsModule,
         DashboardModule,
+        SchedulesModule,
         RetentionModule,
       ],
       providers: [

@@ -9,6 +9,7 @@ import { RateLimitsAndEventsHandler1764220000000 } from './migrations/1764220000
 import { EventsOutbox1764230000000 } from './migrations/1764230000000-EventsOutbox';
 import { AuditLog1764240000000 } from './migrations/1764240000000-AuditLog';
 import { DashboardStats1764250000000 } from './migrations/1764250000000-DashboardStats';
+import { Schedules1764260000000 } from './migrations/1764260000000-Schedules';
 
 export interface DatabaseSettings {
   url: string;
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   EventsOutbox1764230000000,
   AuditLog1764240000000,
   DashboardStats1764250000000,
+  Schedules1764260000000,
 ];
 
 /** See `idle_in_transaction_session_timeout` below. */

@@ -52,6 +52,18 @@ describe('buildDeliveryRequest', () => {
     expect(() => JSON.parse(body) as unknown).not.toThrow();
   });
 
+  it('sends X-Schedule-Time (Unix seconds) for an occurrence of a schedule, and only then', () => {
+    const occurrence = buildDeliveryRequest(claimed({ from_schedule: true }));
+    expect(occurrence.headers[DELIVERY_HEADERS.scheduleTime]).toBe('1893456000');
+    expect(occurrence.body).toBe(buildDeliveryRequest(claimed()).body);
+    expect(buildDeliveryRequest(claimed()).headers).not.toHaveProperty(
+      DELIVERY_HEADERS.scheduleTime,
+    );
+    expect(buildDeliveryRequest(claimed({ from_schedule: false })).headers).not.toHaveProperty(
+      DELIVERY_HEADERS.scheduleTime,
+    );
+  });
+
   it('escapes the category as a JSON string', () => {
     const { body } = buildDeliveryRequest(claimed({ cate: 'a.b:c-d_e' }));
     expect(body.startsWith('{"cate":"a.b:c-d_e",')).toBe(true);

@@ -28,7 +28,8 @@ const CLAIMED_COLUMNS = `
   extract(epoch FROM t.due_at)::text AS due_epoch,
   coalesce(t.handler, due.category_url) AS handler_url,
   due.max_attempts, due.timeout_ms, due.concurrency, coalesce(due.secrets, '{}') AS secrets,
-  (extract(epoch FROM now()) * 1000)::float8 AS claimed_at_ms`;
+  (extract(epoch FROM now()) * 1000)::float8 AS claimed_at_ms,
+  t.schedule_id IS NOT NULL AS from_schedule`;
 
 /**
  * The task's category is not held back (paused, circuit not closed) and not rate-limited (its

@@ -30,6 +30,8 @@ export interface ClaimedTask extends ClaimRef {
   secrets: string[];
   /** The database clock at the claim, epoch ms; absent: the local clock stands in. */
   claimed_at_ms?: number;
+  /** An occurrence of a schedule (due_epoch is its time); absent: false. */
+  from_schedule?: boolean;
 }
 
 /** What CLAIM_RATED did for one rate-limited category. */

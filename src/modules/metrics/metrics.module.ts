@@ -4,6 +4,7 @@ import { DispatchMetrics } from './dispatch.metrics';
 import { EventsMetrics } from './events.metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
+import { ScheduleMetrics } from './schedule.metrics';
 import { TaskStatsMetrics } from './task-stats.metrics';
 
 /**
@@ -13,7 +14,7 @@ import { TaskStatsMetrics } from './task-stats.metrics';
 @Module({
   imports: [TasksModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, DispatchMetrics, TaskStatsMetrics, EventsMetrics],
-  exports: [MetricsRegistry, DispatchMetrics, EventsMetrics],
+  providers: [MetricsRegistry, DispatchMetrics, TaskStatsMetrics, EventsMetrics, ScheduleMetrics],
+  exports: [MetricsRegistry, DispatchMetrics, EventsMetrics, ScheduleMetrics],
 })
 export class MetricsModule {}

@@ -246,3 +246,24 @@ export function occurrencesBetween(
     }
   }
 }
+
+/** How many occurrences fall in (fromExclusive, toInclusive], counting up to `cap`. */
+export function countOccurrencesBetween(
+  schedule: ParsedSchedule,
+  fromExclusive: Date,
+  toInclusive: Date,
+  cap: number,
+): number {
+  assertDate('fromExclusive', fromExclusive);
+  assertDate('toInclusive', toInclusive);
+  assertCount('cap', cap);
+  const toMs = toInclusive.getTime();
+  let count = 0;
+  if (cap === 0) return count;
+  for (const instantMs of instantsAfter(schedule, fromExclusive.getTime())) {
+    if (instantMs > toMs) break;
+    count += 1;
+    if (count === cap) break;
+  }
+  return count;
+}

@@ -9,6 +9,7 @@ import { stringifyJson } from '../../common/lossless-json';
 import { assertCallbackUrlAllowed } from '../../common/network-policy';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DueNotifier } from './due-notifier';
+import { taskDue } from './task-due';
 import { BatchUpsertTasksDto, BatchUpsertView, UpsertTaskDto } from './tasks.dto';
 import { TasksRepository } from './tasks.repository';
 import { BatchTaskInput } from './tasks.types';
@@ -27,20 +28,20 @@ export class TasksBatchService {
   ) {}
 
   async upsert(cate: string, dto: BatchUpsertTasksDto): Promise<BatchUpsertView> {
-    const items = dto.tasks.map((task, index) => this.toInput(task, index));
+    const dues = dto.tasks.map((task, index) => taskDue(task, `tasks[${index}].`));
+    const items = dto.tasks.map((task, index) => this.toInput(task, index, dues[index].timestamp));
     assertDistinctKeys(items);
     const result = await this.tasks.upsertBatch(cate, items);
     if (result.kind === 'too_old') {
-      const { timestamp } = dto.tasks[result.item];
       throw new BadRequestException(
-        `tasks[${result.item}].timestamp ${timestamp} is more than 60 seconds in the past`,
+        `${dues[result.item].given} is more than 60 seconds in the past`,
       );
     }
     if (result.earliestDueInMs !== null) this.notifier.taskScheduled(result.earliestDueInMs);
     return { count: result.count };
   }
 
-  private toInput(task: UpsertTaskDto, index: number): BatchTaskInput {
+  private toInput(task: UpsertTaskDto, index: number, timestamp: number): BatchTaskInput {
     const handler = task.handler ? task.handler : null;
     try {
       assertCallbackUrlAllowed(handler, this.config);
@@ -58,7 +59,7 @@ export class TasksBatchService {
           `${this.config.maxParamsBytes} bytes`,
       );
     }
-    return { key: task.key, timestamp: task.timestamp, paramsJson, handler };
+    return { key: task.key, timestamp, paramsJson, handler };
   }
 }
 

@@ -11,6 +11,7 @@ import {
   ValidateNested,
   ValidationArguments,
 } from 'class-validator';
+import { isValidTimeZone, LocalTimeError, parseLocalDateTime } from '../../common/local-time';
 import { ApiAnyJsonProperty, ApiKeyProperty } from '../../common/openapi.decorators';
 import { PageQueryDto } from '../../common/page-query';
 import {
@@ -28,19 +29,81 @@ import { ATTEMPT_OUTCOMES, AttemptOutcome, TASK_STATES, TaskState } from './task
 
 export const MAX_BATCH_TASKS = 1000;
 
+const LOCAL_AT_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?$';
+const LOCAL_AT_MESSAGE =
+  'at must be a local date-time YYYY-MM-DDTHH:mm[:ss[.SSS]] without offset, e.g. 2027-03-28T02:30:00';
+
+function isLocalDateTime(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    parseLocalDateTime(value);
+    return true;
+  } catch (error) {
+    if (error instanceof LocalTimeError) return false;
+    throw error;
+  }
+}
+
 /** Unix seconds as documented: a number from 0 to 253402300799 (year 9999). */
 const timestampSchema = { type: 'number', minimum: 0, maximum: MAX_TIMESTAMP } as const;
 
 export class UpsertTaskDto {
   /**
    * When the task is due, in Unix seconds; a fraction gives sub-second precision. More than 60 s
-   * in the past (by the database clock) is refused; within 60 s means "due now".
+   * in the past (by the database clock) is refused; within 60 s means "due now". Required unless
+   * `at` and `timezone` are given instead (exactly one of the two ways).
    */
-  @ApiProperty({ ...timestampSchema, example: 1795800000.25 })
+  @ApiPropertyOptional({ ...timestampSchema, example: 1795800000.25 })
+  @ValidateIf((dto: UpsertTaskDto) => dto.at === undefined || dto.timestamp !== undefined)
   @IsDefined({ message: 'timestamp is required' })
   @ToTimestamp()
   @IsUnixTimestamp()
-  timestamp!: number;
+  timestamp?: number;
+
+  /**
+   * The due time as a local date-time without offset, `YYYY-MM-DDTHH:mm[:ss[.SSS]]`, read in
+   * `timezone`, in place of `timestamp`. A local time that does not exist (spring forward) is
+   * shifted forward by the gap (02:30 → 03:30); one that happens twice is its first instance.
+   */
+  @ApiPropertyOptional({
+    type: 'string',
+    example: '2027-03-28T02:30:00',
+    pattern: LOCAL_AT_PATTERN,
+  })
+  @IsOptional()
+  @ValidateBy({
+    name: 'isLocalDateTime',
+    validator: { validate: isLocalDateTime, defaultMessage: () => LOCAL_AT_MESSAGE },
+  })
+  @ValidateBy({
+    name: 'atOrTimestamp',
+    validator: {
+      validate: (_value: unknown, args?: ValidationArguments) =>
+        (args?.object as UpsertTaskDto | undefined)?.timestamp === undefined,
+      defaultMessage: () => 'give either timestamp or at (with timezone), not both',
+    },
+  })
+  at?: string;
+
+  /** IANA time zone of `at` (e.g. Europe/Berlin); required with `at`, only with it. */
+  @ApiPropertyOptional({ type: 'string', example: 'Europe/Berlin', maxLength: 64 })
+  @ValidateIf((dto: UpsertTaskDto) => dto.at !== undefined || dto.timezone !== undefined)
+  @IsDefined({ message: 'timezone is required with at' })
+  @ValidateBy({
+    name: 'isTimeZoneOfAt',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        (args?.object as UpsertTaskDto | undefined)?.at !== undefined &&
+        typeof value === 'string' &&
+        value.length <= 64 &&
+        isValidTimeZone(value),
+      defaultMessage: (args?: ValidationArguments) =>
+        (args?.object as UpsertTaskDto | undefined)?.at === undefined
+          ? 'timezone goes with at; a timestamp is Unix seconds, in no time zone'
+          : 'timezone must be an IANA time zone name such as Europe/Berlin',
+    },
+  })
+  timezone?: string;
 
   @ApiKeyProperty()
   @IsDefined({ message: 'key is required' })

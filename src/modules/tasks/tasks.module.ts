@@ -9,6 +9,6 @@ import { TasksService } from './tasks.service';
 @Module({
   controllers: [TasksController],
   providers: [TasksRepository, TasksService, TasksBatchService, TasksBulkService, DueNotifier],
-  exports: [TasksRepository],
+  exports: [TasksRepository, DueNotifier],
 })
 export class TasksModule {}

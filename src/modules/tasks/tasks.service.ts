@@ -20,6 +20,7 @@ import {
   PageQueryDto,
 } from '../../common/page-query';
 import { DueNotifier } from './due-notifier';
+import { taskDue } from './task-due';
 import {
   AttemptPage,
   AttemptView,
@@ -61,17 +62,16 @@ export class TasksService {
         `params is ${size} bytes, more than the limit of ${this.config.maxParamsBytes} bytes`,
       );
     }
+    const due = taskDue(dto);
     const result = await this.tasks.upsert({
       cate,
       key: dto.key,
-      timestamp: dto.timestamp,
+      timestamp: due.timestamp,
       paramsJson,
       handler: dto.handler ? dto.handler : null,
     });
     if (!result) {
-      throw new BadRequestException(
-        `timestamp ${dto.timestamp} is more than 60 seconds in the past`,
-      );
+      throw new BadRequestException(`${due.given} is more than 60 seconds in the past`);
     }
     // An unchanged re-POST wrote nothing: the dispatchers already know of the task.
     if (result.written) this.notifier.taskScheduled(result.dueInMs);

@@ -21,6 +21,10 @@ function taskColumns(categoryUrl: string): string {
 const TASK_COLUMNS = taskColumns('h.url');
 
 /**
+ * A task's identity is (cate, key) among the rows that are neither handed over (in_advance) nor
+ * occurrences of a schedule (schedule_id): tasks_identity_uq. Every statement below that names a
+ * task by (cate, key) says both.
+ *
  * An upsert of an existing (cate, key) with anything changed makes a new occurrence: new version,
  * new delivery id, attempts reset, lease dropped (a delivery of the old occurrence still in flight
  * can no longer complete it: the row is pending again). A re-POST that changes nothing (same due
@@ -29,7 +33,7 @@ const TASK_COLUMNS = taskColumns('h.url');
  * failed task is revived by any re-POST.
  */
 const UPSERT_CONFLICT = `
-  ON CONFLICT (cate, key) WHERE NOT in_advance DO UPDATE SET
+  ON CONFLICT (cate, key) WHERE NOT in_advance AND schedule_id IS NULL DO UPDATE SET
     due_at = excluded.due_at, run_at = excluded.run_at, params = excluded.params,
     handler = excluded.handler, in_advance = false, state = 'pending', version = t.version + 1,
     attempts = 0, snoozes = 0, delivery_id = gen_random_uuid(), lease_owner = NULL,
@@ -58,7 +62,8 @@ export const UPSERT_TASK = `
     EXISTS (SELECT 1 FROM written) AS written,
     (extract(epoch FROM (coalesce((SELECT run_at FROM written), (
       SELECT s.run_at FROM tasks s
-      WHERE s.cate = $1::text AND s.key = $2::numeric AND NOT s.in_advance)) - now())) * 1000
+      WHERE s.cate = $1::text AND s.key = $2::numeric AND NOT s.in_advance
+        AND s.schedule_id IS NULL)) - now())) * 1000
     )::float8 AS due_in_ms`;
 
 /**
@@ -92,7 +97,7 @@ export const UPSERT_TASKS = `
 
 /** $3: optional due time; when given it must match the task's to the second. */
 const MATCH_TASK = `
-  t.cate = $1::text AND t.key = $2::numeric AND NOT t.in_advance
+  t.cate = $1::text AND t.key = $2::numeric AND NOT t.in_advance AND t.schedule_id IS NULL
   AND ($3::float8 IS NULL OR floor(extract(epoch FROM t.due_at)) = floor($3::float8))`;
 
 export const FIND_TASK = `
@@ -141,6 +146,7 @@ export const RETRY_TASK = `
   WITH target AS (
     SELECT t.id, t.state FROM tasks t
     WHERE t.cate = $1::text AND t.key = $2::numeric AND NOT t.in_advance
+      AND t.schedule_id IS NULL
     FOR UPDATE
   ), retried AS (
     UPDATE tasks t SET ${RETRY_SET}

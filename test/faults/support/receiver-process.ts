@@ -30,6 +30,8 @@ export interface CallReport {
   attempt: number;
   /** The task's due time in Unix ms, from the x-task-due header. */
   dueMs: number;
+  /** An occurrence of a schedule: its time in Unix seconds (X-Schedule-Time); else absent. */
+  scheduleTime?: number;
   arrivedAtMs: number;
 }
 
@@ -86,6 +88,10 @@ function respond(req: IncomingMessage, res: ServerResponse, body: string): void 
     deliveryId: String(req.headers['x-delivery-id'] ?? ''),
     attempt: Number(req.headers['x-delivery-attempt'] ?? 0),
     dueMs: Number(req.headers['x-task-due'] ?? NaN) * 1000,
+    scheduleTime:
+      req.headers['x-schedule-time'] === undefined
+        ? undefined
+        : Number(req.headers['x-schedule-time']),
     arrivedAtMs,
   };
   send(call);

@@ -306,6 +306,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/schedule/{cate}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create or replace a schedule
+         * @description Creates or replaces the schedule (cate, key). The definition starts now: its first
+         *     occurrence is the first after now (at or after startAt); occurrences of a replaced
+         *     definition not yet due are withdrawn; a paused schedule stays paused. Invalid cron, unknown
+         *     time zone, a schedule that never fires and endAt not after startAt are 400s naming the field.
+         */
+        post: operations["SchedulesController_upsert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedule/{cate}/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a schedule
+         * @description The schedule with its next 5 occurrence times; 404 when absent.
+         */
+        get: operations["SchedulesController_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a schedule
+         * @description Removes the schedule; its occurrences not yet due are withdrawn, those already due are
+         *     delivered. Idempotent: `deleted` says whether it was there.
+         */
+        delete: operations["SchedulesController_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedule/{cate}/{key}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a schedule
+         * @description Stops the schedule on every replica: occurrences not yet due are withdrawn and none is
+         *     created until resume. Idempotent; 404 when absent.
+         */
+        post: operations["SchedulesController_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedule/{cate}/{key}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a schedule
+         * @description Starts the schedule again; the occurrences it missed while paused fire as its missed policy
+         *     says (skip: none, once: the latest, all: each, up to the latest 1,000). Idempotent.
+         */
+        post: operations["SchedulesController_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List schedules
+         * @description Schedules in creation order, optionally of one category, keyset-paginated.
+         */
+        get: operations["SchedulesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/task/{cate}": {
         parameters: {
             query?: never;
@@ -826,6 +936,13 @@ export interface components {
              */
             deleted: boolean;
         };
+        DeleteScheduleResult: {
+            /**
+             * @description Whether the schedule was there.
+             * @example true
+             */
+            deleted: boolean;
+        };
         DeleteTaskDto: {
             /**
              * @description Deliver the task now, with inAdvance: true, before removing it.
@@ -998,6 +1115,8 @@ export interface components {
              */
             status: "ok" | "error" | "shutting_down";
         };
+        /** @enum {string} */
+        MissedPolicy: "skip" | "once" | "all";
         OverviewCategory: {
             /** @example orders */
             cate: string;
@@ -1149,6 +1268,72 @@ export interface components {
              */
             timeoutMs?: number | null;
         };
+        SchedulePage: {
+            items: components["schemas"]["ScheduleView"][];
+            /**
+             * @description Pass as ?cursor= for the next page; null on the last.
+             * @example null
+             */
+            nextCursor: string | null;
+        };
+        ScheduleView: {
+            /** @example reports */
+            cate: string;
+            /**
+             * Format: date-time
+             * @description When the schedule was created and last changed (POST, pause, resume), ISO 8601 UTC.
+             * @example 2026-12-07T09:00:00.000Z
+             */
+            createdAt: string;
+            /** @example 0 9 * * 1-5 */
+            cron: string;
+            /** @example null */
+            endAt: number | null;
+            /**
+             * @description The schedule's own handler (credentials masked: a password, token and key query values read
+             *     ***); null: the category's at delivery time.
+             * @example null
+             */
+            handler: string | null;
+            /**
+             * Format: uint64
+             * @description Task key: an integer from 1 to 18446744073709551615 (uint64), kept exactly (the service never turns it into a JavaScript number, so values above 2^53 do not lose precision). A decimal string such as "42" is accepted on input too; replies always carry the bare integer.
+             * @example 18446744073709552000
+             */
+            key: number;
+            /** @example once */
+            missed: components["schemas"]["MissedPolicy"];
+            /**
+             * @description The next 5 occurrences after now, Unix seconds (fewer when endAt comes first); empty while
+             *     paused.
+             * @example [
+             *       1795856400,
+             *       1795942800
+             *     ]
+             */
+            nextRuns: number[];
+            /**
+             * @description Delivered with every occurrence, exactly as given.
+             * @example {
+             *       "report": "daily"
+             *     }
+             */
+            params: (Record<string, never> | unknown[] | string | number | boolean) | null;
+            /**
+             * @description A paused schedule creates no occurrence; on resume, its missed policy applies to the gap.
+             * @example false
+             */
+            paused: boolean;
+            /** @example null */
+            startAt: number | null;
+            /** @example Europe/Berlin */
+            timezone: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T09:00:00.000Z
+             */
+            updatedAt: string;
+        };
         SecretView: {
             /** @example whsec_MfKQ… */
             prefix: string;
@@ -1267,7 +1452,67 @@ export interface components {
              */
             timeToRun: number;
         };
+        UpsertScheduleDto: {
+            /**
+             * @description 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), read in
+             *     `timezone`. When both day fields are restricted either one matching fires (as Vixie cron).
+             *     Also accepted: ranges, steps, lists, month and day names, L, W and #. The shortest period
+             *     is 1 s (`* * * * * *`).
+             * @example 0 9 * * 1-5
+             */
+            cron: string;
+            /**
+             * @description Unix seconds: no occurrence after it (one at endAt exactly fires); after startAt.
+             * @example 1827336000
+             */
+            endAt?: number;
+            /**
+             * Format: uri
+             * @description Callback URL for this schedule only; empty, null or absent means the category's handler.
+             * @example http://10.0.0.6:8080/hooks/reports
+             */
+            handler?: string | null;
+            /**
+             * Format: uint64
+             * @description Task key: an integer from 1 to 18446744073709551615 (uint64), kept exactly (the service never turns it into a JavaScript number, so values above 2^53 do not lose precision). A decimal string such as "42" is accepted on input too; replies always carry the bare integer.
+             * @example 18446744073709552000
+             */
+            key: number;
+            /**
+             * @description What fires for occurrences missed while no replica ran or the schedule was paused: `skip`
+             *     none, `once` the latest of them (default), `all` every one of them (the latest 1,000).
+             * @default once
+             */
+            missed: components["schemas"]["MissedPolicy"];
+            /**
+             * @description Any JSON value, delivered with every occurrence exactly as given (as a task's params).
+             * @example {
+             *       "report": "daily"
+             *     }
+             */
+            params?: (Record<string, never> | unknown[] | string | number | boolean) | null;
+            /**
+             * @description Unix seconds: no occurrence before it (one at startAt exactly fires).
+             * @example 1795800000
+             */
+            startAt?: number;
+            /**
+             * @description IANA time zone the cron is read in; default UTC. Across DST changes: a local time that does
+             *     not exist fires shifted forward by the gap (02:30 → 03:30), one that happens twice fires
+             *     once (its first instance).
+             * @default UTC
+             * @example Europe/Berlin
+             */
+            timezone: string;
+        };
         UpsertTaskDto: {
+            /**
+             * @description The due time as a local date-time without offset, `YYYY-MM-DDTHH:mm[:ss[.SSS]]`, read in
+             *     `timezone`, in place of `timestamp`. A local time that does not exist (spring forward) is
+             *     shifted forward by the gap (02:30 → 03:30); one that happens twice is its first instance.
+             * @example 2027-03-28T02:30:00
+             */
+            at?: string;
             /**
              * Format: uri
              * @description Callback URL for this task only; empty, null or absent means the category's handler.
@@ -1290,10 +1535,16 @@ export interface components {
             params?: (Record<string, never> | unknown[] | string | number | boolean) | null;
             /**
              * @description When the task is due, in Unix seconds; a fraction gives sub-second precision. More than 60 s
-             *     in the past (by the database clock) is refused; within 60 s means "due now".
+             *     in the past (by the database clock) is refused; within 60 s means "due now". Required unless
+             *     `at` and `timezone` are given instead (exactly one of the two ways).
              * @example 1795800000.25
              */
-            timestamp: number;
+            timestamp?: number;
+            /**
+             * @description IANA time zone of `at` (e.g. Europe/Berlin); required with `at`, only with it.
+             * @example Europe/Berlin
+             */
+            timezone?: string;
         };
     };
     responses: never;
@@ -2233,6 +2484,564 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=0.0.4": string;
+                };
+            };
+        };
+    };
+    SchedulesController_upsert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Category name: 1 to 128 characters from A-Z a-z 0-9 . _ : - */
+                cate: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpsertScheduleDto"];
+            };
+        };
+        responses: {
+            /** @description The schedule as stored (committed). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "msg": "OK",
+                     *       "result": {
+                     *         "cate": "reports",
+                     *         "createdAt": "2026-12-07T09:00:00.000Z",
+                     *         "cron": "0 9 * * 1-5",
+                     *         "endAt": null,
+                     *         "handler": null,
+                     *         "key": 42,
+                     *         "missed": "once",
+                     *         "nextRuns": [
+                     *           1796630400,
+                     *           1796716800,
+                     *           1796803200,
+                     *           1796889600,
+                     *           1797148800
+                     *         ],
+                     *         "params": {
+                     *           "report": "daily"
+                     *         },
+                     *         "paused": false,
+                     *         "startAt": null,
+                     *         "timezone": "Europe/Berlin",
+                     *         "updatedAt": "2026-12-07T09:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"] & {
+                        result: components["schemas"]["ScheduleView"];
+                    };
+                };
+            };
+            /** @description Invalid request: the message names the field and the rule. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "key must be an integer from 1 to 18446744073709551615"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description API_KEYS is set and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "missing or invalid API key: send the header Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description A state-changing request with a read-only key (API_KEYS_READONLY: GET and HEAD only), or from a web page of another origin (`Origin` not this service's nor one of ALLOWED_ORIGINS, or `Sec-Fetch-Site: cross-site`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "cross-site request refused: a web page may change state only from this service's own origin or one of ALLOWED_ORIGINS"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description The body or a task's `params` is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 413,
+                     *       "msg": "request body is larger than the limit of 1048576 bytes"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+        };
+    };
+    SchedulesController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Category name: 1 to 128 characters from A-Z a-z 0-9 . _ : - */
+                cate: string;
+                /** @description Task key: an integer from 1 to 18446744073709551615 (uint64), kept exactly (the service never turns it into a JavaScript number, so values above 2^53 do not lose precision). A decimal string such as "42" is accepted on input too; replies always carry the bare integer. */
+                key: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "msg": "OK",
+                     *       "result": {
+                     *         "cate": "reports",
+                     *         "createdAt": "2026-12-07T09:00:00.000Z",
+                     *         "cron": "0 9 * * 1-5",
+                     *         "endAt": null,
+                     *         "handler": null,
+                     *         "key": 42,
+                     *         "missed": "once",
+                     *         "nextRuns": [
+                     *           1796630400,
+                     *           1796716800,
+                     *           1796803200,
+                     *           1796889600,
+                     *           1797148800
+                     *         ],
+                     *         "params": {
+                     *           "report": "daily"
+                     *         },
+                     *         "paused": false,
+                     *         "startAt": null,
+                     *         "timezone": "Europe/Berlin",
+                     *         "updatedAt": "2026-12-07T09:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"] & {
+                        result: components["schemas"]["ScheduleView"];
+                    };
+                };
+            };
+            /** @description Invalid request: the message names the field and the rule. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "key must be an integer from 1 to 18446744073709551615"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description API_KEYS is set and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "missing or invalid API key: send the header Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description No such task or category. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "msg": "not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+        };
+    };
+    SchedulesController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Category name: 1 to 128 characters from A-Z a-z 0-9 . _ : - */
+                cate: string;
+                /** @description Task key: an integer from 1 to 18446744073709551615 (uint64), kept exactly (the service never turns it into a JavaScript number, so values above 2^53 do not lose precision). A decimal string such as "42" is accepted on input too; replies always carry the bare integer. */
+                key: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether the schedule was there. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        result: components["schemas"]["DeleteScheduleResult"];
+                    };
+                };
+            };
+            /** @description Invalid request: the message names the field and the rule. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "key must be an integer from 1 to 18446744073709551615"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description API_KEYS is set and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "missing or invalid API key: send the header Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description A state-changing request with a read-only key (API_KEYS_READONLY: GET and HEAD only), or from a web page of another origin (`Origin` not this service's nor one of ALLOWED_ORIGINS, or `Sec-Fetch-Site: cross-site`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "cross-site request refused: a web page may change state only from this service's own origin or one of ALLOWED_ORIGINS"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+        };
+    };
+    SchedulesController_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Category name: 1 to 128 characters from A-Z a-z 0-9 . _ : - */
+                cate: string;
+                /** @description Task key: an integer from 1 to 18446744073709551615 (uint64), kept exactly (the service never turns it into a JavaScript number, so values above 2^53 do not lose precision). A decimal string such as "42" is accepted on input too; replies always carry the bare integer. */
+                key: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, paused (committed). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        result: components["schemas"]["ScheduleView"];
+                    };
+                };
+            };
+            /** @description Invalid request: the message names the field and the rule. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "key must be an integer from 1 to 18446744073709551615"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description API_KEYS is set and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "missing or invalid API key: send the header Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description A state-changing request with a read-only key (API_KEYS_READONLY: GET and HEAD only), or from a web page of another origin (`Origin` not this service's nor one of ALLOWED_ORIGINS, or `Sec-Fetch-Site: cross-site`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "cross-site request refused: a web page may change state only from this service's own origin or one of ALLOWED_ORIGINS"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description No such task or category. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "msg": "not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+        };
+    };
+    SchedulesController_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Category name: 1 to 128 characters from A-Z a-z 0-9 . _ : - */
+                cate: string;
+                /** @description Task key: an integer from 1 to 18446744073709551615 (uint64), kept exactly (the service never turns it into a JavaScript number, so values above 2^53 do not lose precision). A decimal string such as "42" is accepted on input too; replies always carry the bare integer. */
+                key: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, active (committed). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        result: components["schemas"]["ScheduleView"];
+                    };
+                };
+            };
+            /** @description Invalid request: the message names the field and the rule. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "key must be an integer from 1 to 18446744073709551615"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description API_KEYS is set and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "missing or invalid API key: send the header Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description A state-changing request with a read-only key (API_KEYS_READONLY: GET and HEAD only), or from a web page of another origin (`Origin` not this service's nor one of ALLOWED_ORIGINS, or `Sec-Fetch-Site: cross-site`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "cross-site request refused: a web page may change state only from this service's own origin or one of ALLOWED_ORIGINS"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description No such task or category. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "msg": "not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+        };
+    };
+    SchedulesController_list: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 1000. */
+                limit?: number;
+                /** @description Opaque: the previous page's nextCursor; absent for the first page. */
+                cursor?: string;
+                /** @description Only schedules of this category. */
+                cate?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "msg": "OK",
+                     *       "result": {
+                     *         "items": [
+                     *           {
+                     *             "cate": "reports",
+                     *             "createdAt": "2026-12-07T09:00:00.000Z",
+                     *             "cron": "0 9 * * 1-5",
+                     *             "endAt": null,
+                     *             "handler": null,
+                     *             "key": 42,
+                     *             "missed": "once",
+                     *             "nextRuns": [
+                     *               1796630400,
+                     *               1796716800,
+                     *               1796803200,
+                     *               1796889600,
+                     *               1797148800
+                     *             ],
+                     *             "params": {
+                     *               "report": "daily"
+                     *             },
+                     *             "paused": false,
+                     *             "startAt": null,
+                     *             "timezone": "Europe/Berlin",
+                     *             "updatedAt": "2026-12-07T09:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "nextCursor": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"] & {
+                        result: components["schemas"]["SchedulePage"];
+                    };
+                };
+            };
+            /** @description Invalid request: the message names the field and the rule. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "key must be an integer from 1 to 18446744073709551615"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description API_KEYS is set and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "missing or invalid API key: send the header Authorization: Bearer <key>"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
                 };
             };
         };
