@@ -84,6 +84,8 @@ function fieldsToLocalMs(
 
 /** The zone's UTC offset at an instant, in milliseconds (Berlin in winter: 3,600,000). */
 export function offsetMsAt(instantMs: number, timeZone: string): number {
+  // The default zone of schedules: no offset to look up (Intl's lookup costs ~10 µs a call).
+  if (timeZone === 'UTC') return 0;
   const formatter = formatterFor(timeZone);
   if (!formatter) throw new RangeError(`unknown time zone ${JSON.stringify(timeZone)}`);
   const wholeSeconds = Math.floor(instantMs / 1000) * 1000;

@@ -267,3 +267,25 @@ export function countOccurrencesBetween(
   }
   return count;
 }
+
+/**
+ * The occurrences in (after, until], at most `max`, increasing, and the first occurrence after
+ * them (null: none left). Computed lazily: a schedule is never searched further than that.
+ */
+export function occurrencesThrough(
+  schedule: ParsedSchedule,
+  after: Date,
+  until: Date,
+  max: number,
+): { within: Date[]; next: Date | null } {
+  assertDate('after', after);
+  assertDate('until', until);
+  assertCount('max', max);
+  const untilMs = until.getTime();
+  const within: Date[] = [];
+  for (const instantMs of instantsAfter(schedule, after.getTime())) {
+    if (instantMs > untilMs || within.length === max) return { within, next: new Date(instantMs) };
+    within.push(new Date(instantMs));
+  }
+  return { within, next: null };
+}

@@ -3,6 +3,7 @@ import {
   countOccurrencesBetween,
   nextOccurrences,
   occurrencesBetween,
+  occurrencesThrough,
   ParsedSchedule,
 } from './schedule-occurrences';
 
@@ -63,20 +64,15 @@ export function planOccurrences(
     skipped = Math.max(0, missed - fire.length);
     aheadAfterMs = cutoffMs - 1;
   }
-  let newNextMs: number | null = null;
-  for (const date of nextOccurrences(schedule, new Date(aheadAfterMs), MAX_AHEAD)) {
-    const ms = date.getTime();
-    if (ms > horizonMs) {
-      newNextMs = ms;
-      break;
-    }
-    fire.push(ms);
-  }
-  if (newNextMs === null && fire.length > 0) {
-    // Only when the search ran out before the horizon (it cannot at 1 s and a short
-    // look-ahead) or the schedule ended: go on after the last one found.
-    newNextMs = nextOccurrences(schedule, new Date(fire[fire.length - 1]), 1)[0]?.getTime() ?? null;
-  }
+  // Beyond MAX_AHEAD (not reached at 1 s with a short look-ahead) the next look goes on.
+  const ahead = occurrencesThrough(
+    schedule,
+    new Date(aheadAfterMs),
+    new Date(horizonMs),
+    MAX_AHEAD,
+  );
+  for (const date of ahead.within) fire.push(date.getTime());
+  const newNextMs = ahead.next === null ? null : ahead.next.getTime();
   return { fire, skipped, nextMs: newNextMs };
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { affectedOf, rowsOf } from '../../database/query-rows';
+import { GroupCommit } from '../../common/group-commit';
 import { retryTransient } from '../../database/transient-retry';
 import * as sql from './tasks.sql';
 import {
@@ -25,20 +26,114 @@ import {
  * The API's SQL against `tasks` and `task_attempts` (tasks.sql.ts); the queue's state machine is
  * dispatch/QueueRepository's.
  */
+/** A group commit holds at most this many upserts; more wait for the next group. */
+const UPSERT_GROUP_MAX_ITEMS = 256;
+/** Groups written at once: part of the pool, so that reads and other writes still get theirs. */
+const UPSERT_GROUPS_IN_FLIGHT = 3;
+
+interface UpsertRow {
+  too_old: boolean;
+  written: boolean;
+  due_in_ms: number;
+}
+
+function toUpsertResult(row: UpsertRow): UpsertResult | undefined {
+  return row.too_old ? undefined : { written: row.written, dueInMs: row.due_in_ms };
+}
+
+/**
+ * Indexes of `items` in rounds of distinct (cate, key), each in arrival order: the first time a
+ * pair is seen goes in round 1, the second time in round 2, and so on.
+ */
+export function distinctRounds(items: Array<{ cate: string; key: string }>): number[][] {
+  const seen = new Map<string, number>();
+  const rounds: number[][] = [];
+  items.forEach(({ cate, key }, index) => {
+    const id = `${cate}\u0000${key}`;
+    const round = seen.get(id) ?? 0;
+    seen.set(id, round + 1);
+    (rounds[round] ??= []).push(index);
+  });
+  return rounds;
+}
+
 @Injectable()
 export class TasksRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
    * Returns whether the task was written (false: identical to the stored one, nothing changed) and
-   * the delay until it is due, or undefined when its time is too far in the past.
+   * the delay until it is due, or undefined when its time is too far in the past. Concurrent
+   * calls are committed together (group commit, UPSERT_TASK_GROUP), each answered on its own.
    */
-  async upsert(input: UpsertTaskInput): Promise<UpsertResult | undefined> {
-    const [row] = await this.rows<{ too_old: boolean; written: boolean; due_in_ms: number }>(
-      sql.UPSERT_TASK,
-      [input.cate, input.key, input.timestamp, input.paramsJson, input.handler],
+  upsert(input: UpsertTaskInput): Promise<UpsertResult | undefined> {
+    return this.upserts.submit(input);
+  }
+
+  private readonly upserts = new GroupCommit<UpsertTaskInput, UpsertResult | undefined>(
+    (items) => this.upsertGroup(items),
+    UPSERT_GROUP_MAX_ITEMS,
+    UPSERT_GROUPS_IN_FLIGHT,
+  );
+
+  /**
+   * One group: a single item as UPSERT_TASK; more in one statement, or, when a (cate, key)
+   * repeats, in rounds of distinct pairs within one transaction, in arrival order. When the group
+   * fails as a whole, each item is run on its own, so that one item's error is its own.
+   */
+  private async upsertGroup(
+    items: UpsertTaskInput[],
+  ): Promise<PromiseSettledResult<UpsertResult | undefined>[]> {
+    if (items.length > 1) {
+      try {
+        return await this.upsertRounds(items);
+      } catch {
+        // Fall through: one statement per item.
+      }
+    }
+    return Promise.allSettled(items.map((item) => this.upsertOne(item)));
+  }
+
+  private async upsertOne(input: UpsertTaskInput): Promise<UpsertResult | undefined> {
+    const [row] = await this.rows<UpsertRow>(sql.UPSERT_TASK, [
+      input.cate,
+      input.key,
+      input.timestamp,
+      input.paramsJson,
+      input.handler,
+    ]);
+    return toUpsertResult(row);
+  }
+
+  private async upsertRounds(
+    items: UpsertTaskInput[],
+  ): Promise<PromiseSettledResult<UpsertResult | undefined>[]> {
+    const rounds = distinctRounds(items);
+    const run = async (query: (text: string, params: unknown[]) => Promise<unknown>) => {
+      const results = new Array<PromiseSettledResult<UpsertResult | undefined>>(items.length);
+      for (const round of rounds) {
+        const group = round.map((index) => items[index]);
+        const rows = rowsOf<UpsertRow>(
+          await query(sql.UPSERT_TASK_GROUP, [
+            group.map((i) => i.cate),
+            group.map((i) => i.key),
+            group.map((i) => i.timestamp),
+            group.map((i) => i.paramsJson),
+            group.map((i) => i.handler),
+          ]),
+        );
+        round.forEach((index, position) => {
+          results[index] = { status: 'fulfilled', value: toUpsertResult(rows[position]) };
+        });
+      }
+      return results;
+    };
+    if (rounds.length === 1) {
+      return retryTransient(() => run((text, params) => this.dataSource.query(text, params)));
+    }
+    return retryTransient(() =>
+      this.dataSource.transaction((manager) => run((text, params) => manager.query(text, params))),
     );
-    return row.too_old ? undefined : { written: row.written, dueInMs: row.due_in_ms };
   }
 
   /**

@@ -67,6 +67,37 @@ export const UPSERT_TASK = `
     )::float8 AS due_in_ms`;
 
 /**
+ * Group commit of single-task upserts (POST /task/:cate requests that arrived together): each item
+ * as UPSERT_TASK would do it, in one statement, each answered on its own row (in input order):
+ * too_old (not written), written (false: identical to the stored task), due_in_ms. The (cate, key)
+ * pairs must be distinct (ON CONFLICT cannot touch a row twice): the caller splits repeats into
+ * later statements of one transaction, in arrival order. Rows are written in (cate, key) order,
+ * as batches are, so that concurrent groups and batches lock shared keys in the same order.
+ * $1 cates, $2 keys, $3 dues (unix seconds), $4 params json, $5 handlers.
+ */
+export const UPSERT_TASK_GROUP = `
+  WITH input AS (
+    SELECT i.cate, i.key, to_timestamp(i.due) AS due_at, i.params, i.handler, i.n
+    FROM unnest($1::text[], $2::numeric[], $3::float8[], $4::json[], $5::text[]) WITH ORDINALITY
+      AS i(cate, key, due, params, handler, n)
+  ), written AS (
+    INSERT INTO tasks AS t (cate, key, due_at, run_at, params, handler)
+    SELECT input.cate, input.key, input.due_at, input.due_at, input.params, input.handler
+    FROM input WHERE input.due_at >= now() - interval '60 seconds'
+    ORDER BY input.cate, input.key
+    ${UPSERT_CONFLICT}
+    RETURNING t.cate, t.key, t.run_at
+  )
+  SELECT input.due_at < now() - interval '60 seconds' AS too_old,
+    written.run_at IS NOT NULL AS written,
+    (extract(epoch FROM (coalesce(written.run_at, (
+      SELECT s.run_at FROM tasks s
+      WHERE s.cate = input.cate AND s.key = input.key AND NOT s.in_advance
+        AND s.schedule_id IS NULL)) - now())) * 1000)::float8 AS due_in_ms
+  FROM input LEFT JOIN written ON written.cate = input.cate AND written.key = input.key
+  ORDER BY input.n`;
+
+/**
  * Batch upsert of tasks of category $1, all or nothing, in one statement: when any item is more
  * than 60 s in the past (database clock) nothing is written and too_old_item names the first
  * (0-based). Items identical to their stored task are accepted without a write (UPSERT_CONFLICT);
