@@ -1,27 +1,50 @@
 /**
- * The benchmark: delay-tasks side by side with graphile-worker on this machine.
+ * The benchmark: delay-tasks side by side with the queues a user would pick instead
+ * (graphile-worker, pg-boss, BullMQ) on this machine.
  *
- *   npm ci && npm run build && npm run bench            # full run (about 5 minutes)
- *   npm run bench -- --quick                            # scaled down, under 2 minutes
+ *   npm ci && npm run build && npm run bench            # full run (about 13 minutes)
+ *   npm run bench -- --quick                            # scaled down, about 3 minutes
+ *   npm run bench -- --quick --only ours,bullmq         # some of ours, graphile, pgboss, bullmq
  *
  * Starts everything itself: a fresh database per scenario on DATABASE_URL's server (default
  * postgres://postgres@127.0.0.1:5432/postgres), the service as real processes (node dist/main.js),
- * a callback receiver in its own process, and the peer. Prints a table and writes
- * bench/results/latest.json.
+ * a callback receiver in its own process, each peer in a process of its own, and for BullMQ a
+ * private redis-server (REDIS_SERVER, default /usr/bin/redis-server). Prints a table and writes
+ * bench/results/latest.json and bench/results/lateness-distribution.svg.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { testDatabaseUrl } from '../test/setup/test-server';
-import { dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
-import { collect, Receiver, rssMb, Service, startReceiver, startService } from './lib/processes';
+import { backendPids, dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
+import { DueRange, PeerProcess, startPeerProcess } from './lib/peer-process';
+import {
+  collect,
+  meterCpu,
+  Receiver,
+  rssMb,
+  Service,
+  startReceiver,
+  startService,
+} from './lib/processes';
+import { startRedisServer } from './lib/redis-server';
 import { round, summarizeLateness } from './lib/stats';
+import { latenessCdf } from './lib/svg-chart';
 import type { Arrival } from './receiver-process';
 
 const QUICK = process.argv.includes('--quick');
+const SYSTEMS = ['ours', 'graphile', 'pgboss', 'bullmq'] as const;
+type System = (typeof SYSTEMS)[number];
+const ONLY = process.argv.includes('--only')
+  ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+  : [...SYSTEMS];
+for (const name of ONLY) {
+  if (!(SYSTEMS as readonly string[]).includes(name)) {
+    throw new Error(`--only: unknown ${name} (one of ${SYSTEMS.join(', ')})`);
+  }
+}
+const selected = (system: System): boolean => ONLY.includes(system);
 const SIZES = QUICK
   ? { rate: 500, seconds: 5, burst: 5000, ingestSeconds: 5, filler: 100_000 }
   : { rate: 1000, seconds: 20, burst: 50_000, ingestSeconds: 15, filler: 1_000_000 };
@@ -32,6 +55,8 @@ const SERVER_URL = testDatabaseUrl();
 const DB = `dt_bench_${process.pid}`;
 
 type Results = Record<string, unknown>;
+/** Steady-state lateness samples (ms) per system, for the distribution chart. */
+type Samples = Array<{ label: string; latenessMs: number[] }>;
 
 function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -69,11 +94,16 @@ async function lateness(dbUrl: string, receiver: Receiver, cate: string, firstKe
   return splitWarmup(arrivals, startSec + WARMUP_SECONDS);
 }
 
-/** Lateness of the arrivals due from `measuredFromSec` on, and of the warm-up before it. */
+/**
+ * Lateness of the arrivals due from `measuredFromSec` on (with their samples), and of the warm-up
+ * before it.
+ */
 function splitWarmup(arrivals: Arrival[], measuredFromSec: number) {
   const lateness = (list: Arrival[]) => list.map((a) => a.arrivedAtMs - a.due * 1000);
+  const samples = lateness(arrivals.filter((a) => a.due >= measuredFromSec));
   return {
-    ...summarizeLateness(lateness(arrivals.filter((a) => a.due >= measuredFromSec))),
+    ...summarizeLateness(samples),
+    samples,
     cold: summarizeLateness(lateness(arrivals.filter((a) => a.due < measuredFromSec))),
   };
 }
@@ -102,7 +132,43 @@ function burstFigures(arrivals: Arrival[], dueSec: number) {
   };
 }
 
-async function burst(dbUrl: string, receiver: Receiver, cate: string, firstKey: number) {
+/** Processes whose CPU time a burst is charged with: the worker's, and its store's. */
+interface Metered {
+  worker: () => Promise<number[]>;
+  store: () => Promise<number[]>;
+}
+
+/**
+ * Collects a burst due at `dueSec`. With `metered`, also the CPU time (µs per delivery) of the
+ * worker and of its store from the due time to the last arrival: a steadier figure than the rate
+ * on a machine whose neighbours vary, and one that shows where each system spends its work.
+ */
+async function collectBurst(
+  receiver: Receiver,
+  dueSec: number,
+  timeoutMs: number,
+  metered?: Metered,
+) {
+  await new Promise((r) => setTimeout(r, Math.max(0, dueSec * 1000 - Date.now())));
+  const workerCpu = metered && (await meterCpu(metered.worker));
+  const storeCpu = metered && (await meterCpu(metered.store));
+  const arrivals = await collect(receiver, SIZES.burst, timeoutMs);
+  const perJob = (micros: number | null | undefined): number | null =>
+    micros == null || arrivals.length === 0 ? null : Math.round(micros / arrivals.length);
+  return {
+    ...burstFigures(arrivals, dueSec),
+    cpuUsPerJob: perJob(await workerCpu?.()),
+    storeCpuUsPerJob: perJob(await storeCpu?.()),
+  };
+}
+
+async function burst(
+  dbUrl: string,
+  receiver: Receiver,
+  cate: string,
+  firstKey: number,
+  metered?: Metered,
+) {
   await checkpoint();
   const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 20_000);
   await insertTasks(dbUrl, {
@@ -113,8 +179,7 @@ async function burst(dbUrl: string, receiver: Receiver, cate: string, firstKey: 
     startSec: dueSec,
     stepSec: 0,
   });
-  const arrivals = await collect(receiver, SIZES.burst, 180_000);
-  return burstFigures(arrivals, dueSec);
+  return collectBurst(receiver, dueSec, 180_000, metered);
 }
 
 async function ingest(service: Service): Promise<{ perSecond: number; p99: number }> {
@@ -176,13 +241,18 @@ async function fillMillion(dbUrl: string): Promise<void> {
   await withClient(dbUrl, (c) => c.query('VACUUM ANALYZE tasks'));
 }
 
-async function ours(results: Results, receiver: Receiver): Promise<void> {
+async function ours(results: Results, samples: Samples, receiver: Receiver): Promise<void> {
   const dbUrl = await freshDatabase(SERVER_URL, DB);
   let service = await startService(serviceEnv(dbUrl));
   log('ours: lateness');
   const late = await lateness(dbUrl, receiver, 'late', 1);
+  samples.push({ label: 'delay-tasks', latenessMs: late.samples });
   log(`ours: burst of ${SIZES.burst}, one replica`);
-  const burst1 = await burst(dbUrl, receiver, 'burst', 1);
+  const pid = service.child.pid!;
+  const burst1 = await burst(dbUrl, receiver, 'burst', 1, {
+    worker: () => Promise.resolve([pid]),
+    store: () => backendPids(SERVER_URL, DB),
+  });
   results.rss_mb_empty = rssMb(service.child.pid!);
   log('ours: ingest');
   const single = await ingest(service);
@@ -205,7 +275,6 @@ async function ours(results: Results, receiver: Receiver): Promise<void> {
   const scaleBurst = await burst(dbUrl, receiver, 'scale-burst', 1);
   results.rss_mb_1m = rssMb(service.child.pid!);
   await service.stop();
-  await dropDatabase(SERVER_URL, DB);
 
   Object.assign(results, {
     lateness_p50_ms: late.p50,
@@ -225,6 +294,8 @@ async function ours(results: Results, receiver: Receiver): Promise<void> {
     burst_per_s: burst1.perSecond,
     burst_lateness_p50_ms: burst1.p50,
     burst_lateness_p99_ms: burst1.p99,
+    burst_cpu_us_per_job: burst1.cpuUsPerJob,
+    burst_db_cpu_us_per_job: burst1.storeCpuUsPerJob,
     burst_duplicates: burst1.duplicates + burst2.duplicates,
     burst2_per_s: burst2.perSecond,
     ingest_per_s: single.perSecond,
@@ -236,71 +307,135 @@ async function ours(results: Results, receiver: Receiver): Promise<void> {
   });
 }
 
-async function startPeer(dbUrl: string): Promise<ChildProcess> {
-  const child = fork(
-    join(__dirname, 'peer-worker.ts'),
-    [JSON.stringify({ connectionString: dbUrl, concurrency: CONCURRENCY })],
-    { execArgv: ['-r', 'ts-node/register/transpile-only'] },
-  );
-  await once(child, 'message');
-  return child;
+/** A peer as the harness drives it: its process, its store's processes, and how to tear down. */
+interface StartedPeer {
+  peer: PeerProcess;
+  storePids: () => Promise<number[]>;
+  cleanup: () => Promise<void>;
 }
+
+interface PeerSpec {
+  system: System;
+  label: string;
+  /** Prefix of its keys in latest.json (graphile-worker's stay `peer_*`). */
+  prefix: string;
+  start(): Promise<StartedPeer>;
+}
+
+/** A peer whose store is a fresh database of its own on the benchmark's PostgreSQL server. */
+function postgresPeer(system: System, label: string, prefix: string, script: string): PeerSpec {
+  const name = `${DB}_${system}`;
+  return {
+    system,
+    label,
+    prefix,
+    start: async () => {
+      const connectionString = await freshDatabase(SERVER_URL, name);
+      const cleanup = () => dropDatabase(SERVER_URL, name);
+      try {
+        const peer = await startPeerProcess(join(__dirname, script), {
+          connectionString,
+          concurrency: CONCURRENCY,
+        });
+        return { peer, storePids: () => backendPids(SERVER_URL, name), cleanup };
+      } catch (error) {
+        await cleanup();
+        throw error;
+      }
+    },
+  };
+}
+
+const PEERS: PeerSpec[] = [
+  postgresPeer('graphile', 'graphile-worker', 'peer', 'peer-worker.ts'),
+  postgresPeer('pgboss', 'pg-boss', 'peer_pgboss', 'peer-pgboss.ts'),
+  {
+    system: 'bullmq',
+    label: 'BullMQ',
+    prefix: 'peer_bullmq',
+    start: async () => {
+      const redis = await startRedisServer();
+      try {
+        const peer = await startPeerProcess(join(__dirname, 'peer-bullmq.ts'), {
+          redisPort: redis.port,
+          concurrency: CONCURRENCY,
+        });
+        return { peer, storePids: () => Promise.resolve([redis.pid]), cleanup: redis.stop };
+      } catch (error) {
+        await redis.stop();
+        throw error;
+      }
+    },
+  },
+];
 
 /**
- * Enqueues `count` jobs with graphile-worker's own batch function (one statement; add_job per row
- * runs at ~1,000 jobs/s here, too slow to finish before the first one is due). Throws if the
- * insert ended after the first due time, which would skew the figures.
+ * The same lateness, burst and ingest scenarios as ours, through the peer's own API: jobs are
+ * enqueued with its bulk call before the first is due (the harness checks), due at the same times
+ * as ours; ingest is its enqueue call in its own process, jobs due tomorrow.
  */
-async function insertJobs(
-  dbUrl: string,
-  url: string,
-  count: number,
-  startSec: number,
-  step: number,
-) {
-  await withClient(dbUrl, (c) =>
-    c.query(
-      `SELECT graphile_worker.add_jobs(array_agg(ROW('deliver',
-         json_build_object('cate', 'peer', 'key', g, 'params', json_build_object('i', g),
-           'due', (($2::float8 + g * $3::float8))::text, 'url', $4::text),
-         NULL, to_timestamp($2::float8 + g * $3::float8), 3, NULL, NULL, NULL
-       )::graphile_worker.job_spec ORDER BY g))
-       FROM generate_series(0, $1::int - 1) AS g`,
-      [count, startSec, step, url],
-    ),
-  );
-  if (nowSec() > startSec) {
-    throw new Error(`enqueueing ${count} jobs ended ${round(nowSec() - startSec, 2)} s late`);
+async function runPeer(
+  spec: PeerSpec,
+  results: Results,
+  samples: Samples,
+  receiver: Receiver,
+): Promise<void> {
+  const { peer, storePids, cleanup } = await spec.start();
+  owed.add(cleanup);
+  try {
+    log(`${spec.label}: lateness`);
+    const count = SIZES.rate * (WARMUP_SECONDS + SIZES.seconds);
+    await checkpoint();
+    const startSec = nowSec() + 4 + count / 10_000;
+    const range = (n: number, start: number, step: number): DueRange => ({
+      url: receiver.url,
+      cate: 'peer',
+      count: n,
+      firstKey: 1,
+      startSec: start,
+      stepSec: step,
+    });
+    await peer.enqueue(range(count, startSec, 1 / SIZES.rate));
+    const arrivals = await collect(receiver, count, (WARMUP_SECONDS + SIZES.seconds + 30) * 1000);
+    const late = splitWarmup(arrivals, startSec + WARMUP_SECONDS);
+    samples.push({ label: spec.label, latenessMs: late.samples });
+    log(`${spec.label}: burst of ${SIZES.burst}`);
+    await checkpoint();
+    const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 5_000);
+    await peer.enqueue(range(SIZES.burst, dueSec, 0));
+    const burst1 = await collectBurst(receiver, dueSec, 300_000, {
+      worker: () => Promise.resolve([peer.pid]),
+      store: storePids,
+    });
+    log(`${spec.label}: ingest`);
+    const single = await peer.ingest('single', receiver.url, SIZES.ingestSeconds);
+    const batch = await peer.ingest('batch', receiver.url, SIZES.ingestSeconds);
+    const p = spec.prefix;
+    Object.assign(results, {
+      [`${p}_lateness_p50_ms`]: late.p50,
+      [`${p}_lateness_p99_ms`]: late.p99,
+      [`${p}_lateness_max_ms`]: late.max,
+      [`${p}_lateness_cold_p99_ms`]: late.cold.p99,
+      [`${p}_early`]: late.early + late.cold.early,
+      [`${p}_lateness_delivered`]: late.count,
+      [`${p}_burst_per_s`]: burst1.perSecond,
+      [`${p}_burst_lateness_p99_ms`]: burst1.p99,
+      [`${p}_burst_early`]: burst1.early,
+      [`${p}_burst_delivered`]: burst1.delivered,
+      [`${p}_burst_duplicates`]: burst1.duplicates,
+      [`${p}_cpu_us_per_job`]: burst1.cpuUsPerJob,
+      [`${p}_db_cpu_us_per_job`]: burst1.storeCpuUsPerJob,
+      [`${p}_ingest_per_s`]: single,
+      [`${p}_ingest_batch_per_s`]: batch,
+    });
+  } finally {
+    try {
+      await peer.stop();
+    } finally {
+      owed.delete(cleanup);
+      await cleanup();
+    }
   }
-}
-
-async function peer(results: Results, receiver: Receiver): Promise<void> {
-  const dbUrl = await freshDatabase(SERVER_URL, `${DB}_peer`);
-  const worker = await startPeer(dbUrl);
-  log('peer (graphile-worker): lateness');
-  const count = SIZES.rate * (WARMUP_SECONDS + SIZES.seconds);
-  await checkpoint();
-  const startSec = nowSec() + 4 + count / 20_000;
-  await insertJobs(dbUrl, receiver.url, count, startSec, 1 / SIZES.rate);
-  const lateArrivals = await collect(receiver, count, (WARMUP_SECONDS + SIZES.seconds + 30) * 1000);
-  const late = splitWarmup(lateArrivals, startSec + WARMUP_SECONDS);
-  log(`peer: burst of ${SIZES.burst}`);
-  await checkpoint();
-  const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 5_000);
-  await insertJobs(dbUrl, receiver.url, SIZES.burst, dueSec, 0);
-  const burst1 = burstFigures(await collect(receiver, SIZES.burst, 300_000), dueSec);
-  worker.send('stop');
-  await once(worker, 'exit');
-  await dropDatabase(SERVER_URL, `${DB}_peer`);
-  Object.assign(results, {
-    peer_lateness_p50_ms: late.p50,
-    peer_lateness_p99_ms: late.p99,
-    peer_lateness_max_ms: late.max,
-    peer_lateness_cold_p99_ms: late.cold.p99,
-    peer_early: late.early + late.cold.early,
-    peer_burst_per_s: burst1.perSecond,
-    peer_burst_lateness_p99_ms: burst1.p99,
-  });
 }
 
 async function machine(): Promise<Results> {
@@ -311,76 +446,134 @@ async function machine(): Promise<Results> {
   return { cores: cpus().length, cpu: cpus()[0]?.model, postgres: version, node: process.version };
 }
 
+const PREFIXES = PEERS.map((p) => p.prefix);
+
+/** One table row: ours, then each peer's value of `${prefix}_${key}`. */
+function peerRow(r: Results, label: string, ours: unknown, key: string, target = ''): unknown[] {
+  return [label, ours, ...PREFIXES.map((p) => r[`${p}_${key}`]), target];
+}
+
+/** A table cell: figures as printed, 'n/a' where a system did not measure (or run) it. */
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return 'n/a';
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
 function printTable(r: Results): void {
   const ratio = (a: unknown, b: unknown): string =>
     typeof a === 'number' && typeof b === 'number' && b > 0 ? `${round(a / b, 2)}x` : '';
-  const rows: Array<[string, unknown, unknown, string, string]> = [
+  const oursOnly = (label: string, ours: unknown, target = ''): unknown[] => [
+    label,
+    ours,
+    ...PREFIXES.map(() => ''),
+    target,
+  ];
+  const early = (p: string): unknown =>
+    r[`${p}_early`] === undefined
+      ? undefined
+      : Number(r[`${p}_early`]) + Number(r[`${p}_burst_early`] ?? 0);
+  const rows: unknown[][] = [
+    peerRow(r, 'lateness p50 (ms)', r.lateness_p50_ms, 'lateness_p50_ms', '≤ 5'),
+    peerRow(r, 'lateness p99 (ms)', r.lateness_p99_ms, 'lateness_p99_ms', '≤ 25'),
     [
-      'lateness p50 (ms)',
-      r.lateness_p50_ms,
-      r.peer_lateness_p50_ms,
-      ratio(r.peer_lateness_p50_ms, r.lateness_p50_ms),
-      '≤ 5',
+      'lateness p99, peer ÷ delay-tasks',
+      '',
+      ...PREFIXES.map((p) => ratio(r[`${p}_lateness_p99_ms`], r.lateness_p99_ms)),
+      '',
     ],
-    [
-      'lateness p99 (ms)',
-      r.lateness_p99_ms,
-      r.peer_lateness_p99_ms,
-      ratio(r.peer_lateness_p99_ms, r.lateness_p99_ms),
-      '≤ 25',
-    ],
-    ['lateness max (ms)', r.lateness_max_ms, r.peer_lateness_max_ms, '', ''],
-    [
+    peerRow(r, 'lateness max (ms)', r.lateness_max_ms, 'lateness_max_ms'),
+    peerRow(
+      r,
       `lateness p99, first ${WARMUP_SECONDS} s after start (ms)`,
       r.lateness_cold_p99_ms,
-      r.peer_lateness_cold_p99_ms,
-      '',
-      '',
-    ],
-    ['early deliveries', r.early, r.peer_early, '', '0'],
+      'lateness_cold_p99_ms',
+    ),
+    ['early deliveries', r.early, ...PREFIXES.map(early), '0'],
+    peerRow(r, 'burst, 1 replica (/s)', r.burst_per_s, 'burst_per_s', '≥ 5000, ≥ 1.5x peer'),
     [
-      'burst, 1 replica (/s)',
-      r.burst_per_s,
-      r.peer_burst_per_s,
-      ratio(r.burst_per_s, r.peer_burst_per_s),
-      '≥ 5000, ≥ 1.5x peer',
+      'burst, delay-tasks ÷ peer',
+      '',
+      ...PREFIXES.map((p) => ratio(r.burst_per_s, r[`${p}_burst_per_s`])),
+      '≥ 1.5x',
     ],
-    ['burst, 2 replicas (/s)', r.burst2_per_s, '', '', ''],
-    ['ingest single (tasks/s)', r.ingest_per_s, '', '', '≥ 3000'],
-    ['ingest single p99 (ms)', r.ingest_p99_ms, '', '', ''],
-    ['ingest batch (tasks/s)', r.ingest_batch_tasks_per_s ?? 'n/a', '', '', '≥ 30000'],
-    [
+    peerRow(r, 'burst lateness p99 (ms)', r.burst_lateness_p99_ms, 'burst_lateness_p99_ms'),
+    peerRow(r, 'burst CPU, worker (µs/job)', r.burst_cpu_us_per_job, 'cpu_us_per_job'),
+    peerRow(r, 'burst CPU, store (µs/job)', r.burst_db_cpu_us_per_job, 'db_cpu_us_per_job'),
+    oursOnly('burst, 2 replicas (/s)', r.burst2_per_s),
+    peerRow(r, 'ingest single (tasks/s)', r.ingest_per_s, 'ingest_per_s', '≥ 3000'),
+    oursOnly('ingest single p99 (ms)', r.ingest_p99_ms),
+    peerRow(
+      r,
+      'ingest batch (tasks/s)',
+      r.ingest_batch_tasks_per_s ?? 'n/a',
+      'ingest_batch_per_s',
+      '≥ 30000',
+    ),
+    oursOnly(
       `burst with ${SIZES.filler} pending (/s)`,
       r.scale_burst_per_s,
-      '',
-      ratio(r.scale_burst_per_s, r.burst_per_s),
-      'within 10%',
-    ],
-    [`lateness p99 with ${SIZES.filler} pending`, r.scale_lateness_p99_ms, '', '', ''],
-    [
+      `${ratio(r.scale_burst_per_s, r.burst_per_s)} (within 10%)`,
+    ),
+    oursOnly(`lateness p99 with ${SIZES.filler} pending`, r.scale_lateness_p99_ms),
+    oursOnly(
       'RSS empty / filled (MiB)',
-      `${String(r.rss_mb_empty)} / ${String(r.rss_mb_1m)}`,
-      '',
-      '',
+      r.rss_mb_empty === undefined ? undefined : `${cell(r.rss_mb_empty)} / ${cell(r.rss_mb_1m)}`,
       'within 10%',
-    ],
+    ),
   ];
+  const header = ['metric', 'delay-tasks', ...PEERS.map((p) => p.label), 'target'];
+  console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---|').join('')}`);
+  for (const row of rows) {
+    console.log(`| ${row.map(cell).join(' | ')} |`);
+  }
   console.log(
-    '\n| metric | delay-tasks | graphile-worker | ratio | target |\n|---|---|---|---|---|',
+    "\nStore CPU: PostgreSQL backends of the system's database, or the redis-server. Ingest:" +
+      " delay-tasks through its HTTP API, each peer through its library's enqueue call.",
   );
-  for (const row of rows) console.log(`| ${row.map((c) => String(c)).join(' | ')} |`);
+}
+
+/**
+ * Clean-ups owed while a scenario runs (a database to drop, a redis-server to stop), so that a
+ * signal pays them too: its default action would end the harness without its finally blocks.
+ */
+const owed = new Set<() => Promise<void>>();
+
+function exitOnSignal(signal: string): void {
+  log(`${signal}: cleaning up`);
+  const deadline = new Promise((r) => setTimeout(r, 10_000));
+  // process.exit then runs the exit hooks that kill the child processes still running.
+  void Promise.race([Promise.allSettled([...owed].map((cleanup) => cleanup())), deadline]).finally(
+    () => process.exit(130),
+  );
 }
 
 async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => exitOnSignal(signal));
+  }
   const results: Results = {
     date: new Date().toISOString(),
     quick: QUICK,
     machine: await machine(),
   };
+  if (ONLY.length < SYSTEMS.length) results.only = ONLY;
+  const samples: Samples = [];
   const receiver = await startReceiver();
   try {
-    await ours(results, receiver);
-    await peer(results, receiver);
+    if (selected('ours')) {
+      const dropOurs = () => dropDatabase(SERVER_URL, DB);
+      owed.add(dropOurs);
+      try {
+        await ours(results, samples, receiver);
+      } finally {
+        owed.delete(dropOurs);
+        await dropOurs();
+      }
+    }
+    for (const spec of PEERS) {
+      if (selected(spec.system)) await runPeer(spec, results, samples, receiver);
+    }
   } finally {
     receiver.stop();
   }
@@ -388,7 +581,12 @@ async function main(): Promise<void> {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  log(`wrote bench/results/latest.json`);
+  const rate = `${SIZES.rate} tasks/s`;
+  writeFileSync(
+    join(dir, 'lateness-distribution.svg'),
+    latenessCdf(`Lateness at ${rate}, after a ${WARMUP_SECONDS} s warm-up (one run)`, samples),
+  );
+  log('wrote bench/results/latest.json and bench/results/lateness-distribution.svg');
 }
 
 main().then(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 
 export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
@@ -27,6 +28,28 @@ export async function freshDatabase(serverUrl: string, name: string): Promise<st
 
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
   await withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+/**
+ * Process ids of the server's backends connected to `database`, for reading their CPU time from
+ * /proc. Empty when the server is not on this machine: a pid is kept only if it names a local
+ * postgres process.
+ */
+export async function backendPids(serverUrl: string, database: string): Promise<number[]> {
+  const { rows } = await withClient(serverUrl, (c) =>
+    c.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1::text`, [
+      database,
+    ]),
+  );
+  return rows
+    .map((r) => r.pid)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    });
 }
 
 /**

@@ -22,6 +22,43 @@ export function rssMb(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+/** User + system CPU time of a process so far, in µs (Linux); null once it has gone. */
+export function cpuMicros(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return ticks * 10_000; // USER_HZ is 100 on Linux
+}
+
+/**
+ * CPU time the processes listed by `pids` use from now until the returned function is called, in
+ * µs; null when none of them could be read. The list is taken again at the end, so that processes
+ * started in between (a pool's new connections) count from their start; those that exited in
+ * between are lost.
+ */
+export async function meterCpu(
+  pids: () => Promise<number[]>,
+): Promise<() => Promise<number | null>> {
+  const start = new Map<number, number>();
+  for (const pid of await pids()) {
+    const micros = cpuMicros(pid);
+    if (micros !== null) start.set(pid, micros);
+  }
+  return async () => {
+    let total: number | null = null;
+    for (const pid of await pids()) {
+      const micros = cpuMicros(pid);
+      if (micros !== null) total = (total ?? 0) + micros - (start.get(pid) ?? 0);
+    }
+    return total;
+  };
+}
+
 export interface Service {
   child: ChildProcess;
   baseUrl: string;
@@ -42,6 +79,10 @@ export async function startService(
     env: { LOG_LEVEL: 'warn', ...env, PORT: String(port), LISTEN_HOST: '127.0.0.1' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  // A harness that ends on an error or a signal must not leave replicas running.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
