@@ -1,9 +1,10 @@
 /**
  * One burst against one replica, for profiling: `npm run build && npx ts-node --transpile-only
- * bench/probe-burst.ts 20000 [--cpu-prof] [--filler N]` (profiles land in bench/results/).
+ * bench/probe-burst.ts 20000 [--cpu-prof] [--filler N] [--main path/to/main.js]` (profiles land
+ * in bench/results/; `--main` runs another build, for an A/B comparison).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { testDatabaseUrl } from '../test/setup/test-server';
 import { dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
 import { collect, startReceiver, startService } from './lib/processes';
@@ -28,7 +29,9 @@ async function main(): Promise<void> {
       ),
     ),
   };
-  const service = await startService(env, nodeArgs); // applies the migrations
+  const mainIndex = process.argv.indexOf('--main');
+  const mainJs = mainIndex === -1 ? undefined : resolve(process.argv[mainIndex + 1]);
+  const service = await startService(env, nodeArgs, mainJs); // applies the migrations
   const fillerIndex = process.argv.indexOf('--filler');
   const filler = fillerIndex === -1 ? 0 : Number(process.argv[fillerIndex + 1]);
   if (filler > 0) {
@@ -56,23 +59,30 @@ async function main(): Promise<void> {
   const cpuBefore = cpuMs(service.child.pid!);
   const arrivals = await collect(receiver, count, 120_000);
   // The service's CPU time per delivery: steadier than the rate on a machine whose neighbours vary.
-  const cpuPerDeliveryUs = Math.round(((cpuMs(service.child.pid!) - cpuBefore) * 1000) / count);
+  const cpuAfter = cpuMs(service.child.pid!);
+  const perDeliveryUs = (ms: number): number => Math.round((ms * 1000) / count);
+  const cpuPerDeliveryUs = perDeliveryUs(cpuAfter.total - cpuBefore.total);
+  const userUs = perDeliveryUs(cpuAfter.user - cpuBefore.user);
+  const systemUs = perDeliveryUs(cpuAfter.system - cpuBefore.system);
   const last = Math.max(...arrivals.map((a) => a.arrivedAtMs));
   const late = summarizeLateness(arrivals.map((a) => a.arrivedAtMs - a.due * 1000));
   const perSecond = Math.round(arrivals.length / ((last - due * 1000) / 1000));
   console.log(
-    `burst ${arrivals.length}/${count}: ${perSecond}/s, lateness p50 ${late.p50} p99 ${late.p99} ms, service CPU ${cpuPerDeliveryUs} µs per delivery`,
+    `burst ${arrivals.length}/${count}: ${perSecond}/s, lateness p50 ${late.p50} p99 ${late.p99} ms, ` +
+      `service CPU ${cpuPerDeliveryUs} µs per delivery (user ${userUs}, system ${systemUs})`,
   );
   await service.stop();
   receiver.stop();
   await dropDatabase(server, 'dt_probe_burst');
 }
 
-/** User + system CPU time of a process so far, in ms (Linux). */
-function cpuMs(pid: number): number {
+/** User and system CPU time of a process so far, in ms (Linux). */
+function cpuMs(pid: number): { user: number; system: number; total: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  // utime, stime (fields 14 and 15), in ticks: USER_HZ is 100 on Linux.
+  const user = Number(fields[11]) * 10;
+  const system = Number(fields[12]) * 10;
+  return { user, system, total: user + system };
 }
 
 main().then(

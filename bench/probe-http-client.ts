@@ -1,16 +1,25 @@
 /**
  * CPU cost of one callback POST through different client set-ups, measured in this process
  * (process.cpuUsage) against a local keep-alive server in a child process that answers "OK":
- * 64 concurrent loops, 20,000 requests per variant, the second of two rounds reported.
+ * 64 concurrent loops, 20,000 requests per variant, the second of two rounds reported. The
+ * service's own path is CallbackClient (axios with the undici transport as its adapter); raw
+ * undici Pool.request is the floor under it.
  *
  *   npx ts-node --transpile-only bench/probe-http-client.ts
  */
-import axios from 'axios';
+import { HttpService } from '@nestjs/axios';
+import axios, { AxiosHeaders } from 'axios';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import { NetworkPolicy } from '../src/common/network-policy';
+import { AppConfig } from '../src/config/app-config';
+import { CallbackClient } from '../src/modules/dispatch/callback.client';
+import { ConnectionGuard } from '../src/modules/dispatch/guarded-agent';
+import { UndiciTransport } from '../src/modules/dispatch/undici-transport';
 
 const REQUESTS = 20_000;
 const CONCURRENCY = 64;
@@ -46,7 +55,18 @@ async function main(): Promise<void> {
   };
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
   const client = axios.create();
-  /** The service's request (callback.client.ts): streamed answer, read to its end. */
+  const settings = { callbackNetworkPolicy: 'private', callbackAllowCidrs: ['127.0.0.1/32'] };
+  const config = { ...settings, captureResponseBytes: 1024 } as Partial<AppConfig> as AppConfig;
+  const callbackClient = new CallbackClient(new HttpService(axios), config);
+  const transport = new UndiciTransport(
+    new ConnectionGuard(new NetworkPolicy(settings as AppConfig)),
+    { bodyCap: 1024, keepBytes: 1024 },
+  );
+  const pool = new Pool(new URL(url).origin);
+  /** One signal for all, as the dispatch worker's shutdown cut-off. */
+  const cutOff = new AbortController().signal;
+  const anyStatus = (): boolean => true;
+  /** The service's request before the undici transport: streamed answer, read to its end. */
   const postStreamed = async (signal: AbortSignal): Promise<void> => {
     const response = await client.request<Readable>({
       method: 'POST',
@@ -65,9 +85,35 @@ async function main(): Promise<void> {
     await drain(response.data);
   };
   const variants: Record<string, () => Promise<void>> = {
+    'CallbackClient: axios + undici (service)': async () => {
+      const result = await callbackClient.post({
+        url,
+        body,
+        headers,
+        timeoutMs: 5000,
+        signal: cutOff,
+      });
+      if (result.kind !== 'response') throw new Error(JSON.stringify(result));
+    },
+    'undici transport adapter, no axios': async () => {
+      const response = await transport.adapter({
+        method: 'post',
+        url,
+        data: body,
+        headers: new AxiosHeaders(headers),
+        timeout: 5000,
+        signal: cutOff,
+        validateStatus: anyStatus,
+      });
+      await (response.data as Promise<string>);
+    },
+    'undici Pool.request (floor)': async () => {
+      const response = await pool.request({ path: '/callback', method: 'POST', headers, body });
+      await response.body.text();
+    },
     'axios, stream, AbortSignal.timeout+any': () =>
       postStreamed(AbortSignal.any([AbortSignal.timeout(5000), new AbortController().signal])),
-    'axios, stream, one controller (service)': async () => {
+    'axios, http.Agent, stream (service before)': async () => {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), 5000);
       await postStreamed(controller.signal);
@@ -113,6 +159,8 @@ async function main(): Promise<void> {
       }
     }
   }
+  callbackClient.close();
+  await Promise.all([transport.close(), pool.close()]);
   child.kill();
 }
 

@@ -33,11 +33,6 @@ import { withTimeout } from './with-timeout';
 
 type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
 
-interface Delivery {
-  done: Promise<void>;
-  cutOff: AbortController;
-}
-
 const ERROR_BACKOFF_MS = 1000;
 /** How often a replica looks for open circuits due for their probe. */
 const FLOW_CHECK_MS = 1000;
@@ -62,7 +57,13 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly logger = new Logger(DispatchWorker.name);
   private readonly wakeSignal = new WakeSignal();
-  private readonly deliveries = new Set<Delivery>();
+  /** Deliveries in flight, each settled once its outcome is handed to the batcher. */
+  private readonly deliveries = new Set<Promise<void>>();
+  /**
+   * Aborted once, when stop() cuts off the deliveries still running: one signal for all of them,
+   * since they are all cut off at the same moment (and never before).
+   */
+  private readonly cutOff = new AbortController();
   private readonly limits = new CategoryLimits();
   private readonly rates = new RateSchedule();
   private readonly completions: CompletionBatcher;
@@ -152,7 +153,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     await this.listener.stop();
     const deliveriesMs = deadline - drainReserveMs - performance.now();
     if (deliveriesMs > 0) await withTimeout(this.settled(), deliveriesMs);
-    for (const delivery of this.deliveries) delivery.cutOff.abort();
+    this.cutOff.abort();
     await this.settled();
     await this.completions.drain(Math.max(0, deadline - performance.now()));
     this.completions.close();
@@ -162,7 +163,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async settled(): Promise<void> {
-    await Promise.allSettled([...this.deliveries].map((d) => d.done));
+    await Promise.allSettled(this.deliveries);
   }
 
   private async loop(): Promise<void> {
@@ -374,15 +375,23 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   private startDelivery(task: ClaimedTask, claimedAt: number): void {
-    const delivery: Delivery = { cutOff: new AbortController(), done: Promise.resolve() };
-    delivery.done = this.deliver(task, claimedAt, delivery.cutOff.signal)
-      .then((completion) => this.completions.add(completion))
-      .finally(() => {
-        this.deliveries.delete(delivery);
-        const capFreed = this.limits.finished(task.cate);
-        if (capFreed || this.waitingForSlot || this.backlog) this.wake();
-      });
+    const delivery: Promise<void> = this.deliver(task, claimedAt).then(
+      (completion) => {
+        this.completions.add(completion);
+        this.deliveryEnded(task, delivery);
+      },
+      (error: unknown) => {
+        this.deliveryEnded(task, delivery);
+        throw error;
+      },
+    );
     this.deliveries.add(delivery);
+  }
+
+  private deliveryEnded(task: ClaimedTask, delivery: Promise<void>): void {
+    this.deliveries.delete(delivery);
+    const capFreed = this.limits.finished(task.cate);
+    if (capFreed || this.waitingForSlot || this.backlog) this.wake();
   }
 
   /**
@@ -392,21 +401,18 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
    * `claimedAt` (monotonic, taken before the claim) carries the database clock of the claim
    * forward to the attempt's start.
    */
-  private async deliver(
-    task: ClaimedTask,
-    claimedAt: number,
-    cutOff: AbortSignal,
-  ): Promise<Completion> {
+  private async deliver(task: ClaimedTask, claimedAt: number): Promise<Completion> {
     const started = performance.now();
     // The database clock rules: a replica whose own clock is off must not date attempts or
     // webhook signatures (which receivers check against their clock) by it.
     const startedAtMs =
       task.claimed_at_ms === undefined ? Date.now() : task.claimed_at_ms + (started - claimedAt);
-    const result = await this.attempt(task, startedAtMs, cutOff);
-    if (cutOff.aborted && result.kind !== 'response') {
+    const result = await this.attempt(task, startedAtMs);
+    if (this.cutOff.signal.aborted && result.kind !== 'response') {
       return { claim: task, outcome: { kind: 'release' } };
     }
-    const policy = { ...this.policy, maxAttempts: task.max_attempts ?? this.policy.maxAttempts };
+    const policy =
+      task.max_attempts == null ? this.policy : { ...this.policy, maxAttempts: task.max_attempts };
     const outcome = decideOutcome(result, task.attempts, policy, { snoozes: task.snoozes ?? 0 });
     const attempt: AttemptRecord = {
       taskId: task.id,
@@ -425,19 +431,16 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** One attempt; a task that makes delivery throw (bad data) fails like any other attempt. */
-  private async attempt(
-    task: ClaimedTask,
-    nowMs: number,
-    cutOff: AbortSignal,
-  ): Promise<AttemptResult> {
+  private async attempt(task: ClaimedTask, nowMs: number): Promise<AttemptResult> {
     try {
       if (!task.handler_url) return { kind: 'no_handler' };
-      const request = buildDeliveryRequest(task, nowMs);
+      const { body, headers } = buildDeliveryRequest(task, nowMs);
       return await this.client.post({
         url: task.handler_url,
-        ...request,
+        body,
+        headers,
         timeoutMs: task.timeout_ms ?? this.config.callbackTimeoutMs,
-        signal: cutOff,
+        signal: this.cutOff.signal,
       });
     } catch (error) {
       return { kind: 'error', message: (error as Error).message };

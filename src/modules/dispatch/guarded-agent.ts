@@ -20,27 +20,40 @@ type Connect = (
  * Vets the address a socket is about to connect to, after DNS: a literal IP host is checked
  * before connecting, a host name through a `lookup` that passes on only the addresses the policy
  * allows. Checking the URL text alone would miss a name that resolves (or is re-pointed) to an
- * internal address; checking here covers every name, spelling and redirect-free retry.
+ * internal address; checking here covers every name, spelling and redirect-free retry. Used by
+ * the undici connector of CallbackClient (undici-transport.ts) and by the node:http agents below.
  */
 export class ConnectionGuard {
+  /** `dns.lookup` (or the given one) passing on only allowed addresses: give it to net/tls. */
+  readonly lookup: LookupFunction;
+
   constructor(
     private readonly policy: NetworkPolicy,
-    private readonly lookup: LookupFunction = dnsLookup,
-  ) {}
+    lookup: LookupFunction = dnsLookup,
+  ) {
+    this.lookup = this.vettedLookup(lookup);
+  }
+
+  /**
+   * The refusal of a literal IP host (brackets allowed) the policy refuses; undefined for an
+   * allowed address and for a host name, which `lookup` vets once resolved.
+   */
+  refusalOf(host: string): BlockedAddressError | undefined {
+    const address = host.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(address) === 0) return undefined;
+    const verdict = this.policy.checkAddress(address);
+    return verdict.allowed ? undefined : new BlockedAddressError(describeRefusal(verdict));
+  }
 
   connect(
     options: ClientRequestArgs,
     callback: ConnectionCallback | undefined,
     next: Connect,
   ): Duplex | null | undefined {
-    const host = (options.host ?? options.hostname ?? '').replace(/^\[(.*)\]$/, '$1');
-    if (isIP(host) !== 0) {
-      const verdict = this.policy.checkAddress(host);
-      if (!verdict.allowed)
-        return refuse(new BlockedAddressError(describeRefusal(verdict)), callback);
-    }
+    const refusal = this.refusalOf(options.host ?? options.hostname ?? '');
+    if (refusal) return refuse(refusal, callback);
     // Net skips the lookup for an IP host (checked above) and calls it for any name.
-    const lookup = this.vettedLookup(options.lookup ?? this.lookup);
+    const lookup = options.lookup ? this.vettedLookup(options.lookup) : this.lookup;
     return next({ ...options, lookup }, callback);
   }
 
@@ -73,7 +86,10 @@ export class ConnectionGuard {
   }
 }
 
-/** A keep-alive http.Agent whose every new connection goes through the guard. */
+/**
+ * A keep-alive http.Agent whose every new connection goes through the guard. Deliveries go
+ * through undici (undici-transport.ts); these agents are the guard for node:http clients.
+ */
 export class GuardedHttpAgent extends HttpAgent {
   constructor(
     private readonly guard: ConnectionGuard,
@@ -125,7 +141,7 @@ function refuse(
   return undefined;
 }
 
-/** The BlockedAddressError behind an error (axios wraps it in `cause`), if any. */
+/** The BlockedAddressError behind an error (axios's http adapter wraps it in `cause`), if any. */
 export function blockedCause(error: unknown): BlockedAddressError | undefined {
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
