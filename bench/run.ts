@@ -13,8 +13,11 @@
  * bench/results/latest.json and bench/results/lateness-distribution.svg.
  */
 import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { testDatabaseUrl } from '../test/setup/test-server';
 import { backendPids, dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
@@ -203,6 +206,28 @@ async function ingest(service: Service): Promise<{ perSecond: number; p99: numbe
   return { perSecond: round(result['2xx'] / SIZES.ingestSeconds, 0), p99: result.latency.p99 };
 }
 
+/**
+ * What a minimal NestJS app (one GET route, platform-express: bench/probe-ceiling.ts) answers
+ * under the ingest scenario's load, in its own process: the ceiling single-task ingest is held to.
+ */
+async function nestCeilingPerSecond(): Promise<number> {
+  const child = fork(join(__dirname, 'probe-ceiling.ts'), ['--serve', 'nest'], {
+    execArgv: ['-r', 'ts-node/register/transpile-only'],
+  });
+  try {
+    const [message] = (await once(child, 'message')) as [number | AddressInfo];
+    const port = typeof message === 'number' ? message : message.port;
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}/health/live`,
+      connections: 64,
+      duration: SIZES.ingestSeconds,
+    });
+    return round(result['2xx'] / SIZES.ingestSeconds, 0);
+  } finally {
+    child.kill();
+  }
+}
+
 /** Batch ingest (POST /tasks/:cate, 1,000 tasks a request), when the route exists. */
 async function ingestBatch(service: Service): Promise<number | null> {
   const due = Math.floor(nowSec()) + 86_400;
@@ -258,6 +283,8 @@ async function ours(results: Results, samples: Samples, receiver: Receiver): Pro
   const single = await ingest(service);
   const batch = await ingestBatch(service);
   await service.stop();
+  log('a minimal NestJS route under the same load (the ingest ceiling)');
+  const nestCeiling = await nestCeilingPerSecond();
 
   log(`ours: burst of ${SIZES.burst}, two replicas`);
   await withClient(dbUrl, async (c) => {
@@ -298,8 +325,10 @@ async function ours(results: Results, samples: Samples, receiver: Receiver): Pro
     burst_db_cpu_us_per_job: burst1.storeCpuUsPerJob,
     burst_duplicates: burst1.duplicates + burst2.duplicates,
     burst2_per_s: burst2.perSecond,
+    cpu_us_per_delivery: burst1.cpuUsPerJob,
     ingest_per_s: single.perSecond,
     ingest_p99_ms: single.p99,
+    nest_ceiling_per_s: nestCeiling,
     ingest_batch_tasks_per_s: batch,
     scale_burst_per_s: scaleBurst.perSecond,
     scale_lateness_p50_ms: scaleLate.p50,
@@ -503,6 +532,13 @@ function printTable(r: Results): void {
     oursOnly('burst, 2 replicas (/s)', r.burst2_per_s),
     peerRow(r, 'ingest single (tasks/s)', r.ingest_per_s, 'ingest_per_s', '≥ 3000'),
     oursOnly('ingest single p99 (ms)', r.ingest_p99_ms),
+    oursOnly('minimal NestJS GET route, same load (req/s)', r.nest_ceiling_per_s),
+    oursOnly(
+      'ingest single / NestJS route',
+      typeof r.ingest_per_s === 'number' && typeof r.nest_ceiling_per_s === 'number'
+        ? `${Math.round((r.ingest_per_s / r.nest_ceiling_per_s) * 100)}%`
+        : 'n/a',
+    ),
     peerRow(
       r,
       'ingest batch (tasks/s)',

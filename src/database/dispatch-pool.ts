@@ -80,6 +80,20 @@ export class DispatchPool implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Opens every connection of the pool now (start-up, before the replica reports ready), so that
+   * the first claims and outcome writes do not wait for connections to be set up.
+   */
+  async warm(): Promise<void> {
+    const size = this.pool.options.max ?? 1;
+    const clients = await Promise.all(Array.from({ length: size }, () => this.pool.connect()));
+    try {
+      await Promise.all(clients.map((client) => client.query('SELECT 1')));
+    } finally {
+      for (const client of clients) client.release();
+    }
+  }
+
   async onApplicationShutdown(): Promise<void> {
     if (!this.pool.ending) await this.pool.end();
   }

@@ -1,3 +1,4 @@
+import { HttpService } from '@nestjs/axios';
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -29,11 +30,14 @@ import {
 import { RateSchedule } from './rate-schedule';
 import { WakeSignal } from './wake-signal';
 import { WakeupListener } from './wakeup.listener';
+import { warmDeliveryPath } from './warm-up';
 import { withTimeout } from './with-timeout';
 
 type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 const ERROR_BACKOFF_MS = 1000;
+/** The start-up warm-up is given up after this long (a slow database at boot, say). */
+const WARM_UP_MAX_MS = 3000;
 /** How often a replica looks for open circuits due for their probe. */
 const FLOW_CHECK_MS = 1000;
 /** Rows parked or released per statement, and statements per look (bounds one look's time). */
@@ -88,6 +92,7 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
   constructor(
     private readonly queue: QueueRepository,
     private readonly client: CallbackClient,
+    private readonly http: HttpService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) databaseUrl: string,
     private readonly metrics: DispatchMetrics,
@@ -114,8 +119,19 @@ export class DispatchWorker implements OnApplicationBootstrap, BeforeApplication
     return this.deliveries.size;
   }
 
-  onApplicationBootstrap(): void {
-    if (this.config.dispatchEnabled) this.start();
+  /**
+   * Warms up (the pool's connections opened, the delivery path compiled: warm-up.ts), then
+   * starts. Nest awaits this before the replica listens, so it reports ready warm. A warm-up that
+   * fails or takes over WARM_UP_MAX_MS is not waited for: the dispatcher starts anyway.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.dispatchEnabled) return;
+    const warm = Promise.all([this.queue.warm(), warmDeliveryPath(this.http, this.config)]);
+    await withTimeout(
+      warm.catch((error: Error) => this.logger.warn(`warm-up failed: ${error.message}`)),
+      WARM_UP_MAX_MS,
+    );
+    this.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -35,6 +35,11 @@ export class QueueRepository {
     @Optional() private readonly eventsWritten?: EventsWrittenSignal,
   ) {}
 
+  /** Opens the dispatcher pool's connections (start-up). */
+  warm(): Promise<void> {
+    return this.pool.warm();
+  }
+
   /**
    * Claims up to `limit` due tasks for `owner`. `timeoutMs` is the default callback timeout; the
    * lease is a category's timeout + `leaseMarginMs`. Tasks of `skipCates` (categories at the
