@@ -1,11 +1,5 @@
-import {
-  BadRequestException,
-  Inject,
-  Injectable,
-  NotFoundException,
-  PayloadTooLargeException,
-} from '@nestjs/common';
-import { stringifyJson } from '../../common/lossless-json';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { paramsJsonWithin } from '../../common/params-json';
 import { assertCallbackUrlAllowed } from '../../common/network-policy';
 import { decodeIdCursor, DEFAULT_PAGE_LIMIT, encodeCursor } from '../../common/page-query';
 import { RawJson } from '../../common/raw-json';
@@ -56,13 +50,7 @@ export class SchedulesService {
     }
     const handler = dto.handler ? dto.handler : null;
     assertCallbackUrlAllowed(handler, this.config); // literal IPs now; host names at delivery
-    const paramsJson = stringifyJson(dto.params ?? null);
-    const size = Buffer.byteLength(paramsJson);
-    if (size > this.config.maxParamsBytes) {
-      throw new PayloadTooLargeException(
-        `params is ${size} bytes, more than the limit of ${this.config.maxParamsBytes} bytes`,
-      );
-    }
+    const paramsJson = paramsJsonWithin(dto.params, this.config.maxParamsBytes);
     const row = await this.schedules.upsert(
       {
         cate,

@@ -1,11 +1,5 @@
-import {
-  BadRequestException,
-  HttpException,
-  Inject,
-  Injectable,
-  PayloadTooLargeException,
-} from '@nestjs/common';
-import { stringifyJson } from '../../common/lossless-json';
+import { BadRequestException, HttpException, Inject, Injectable } from '@nestjs/common';
+import { paramsJsonWithin } from '../../common/params-json';
 import { assertCallbackUrlAllowed } from '../../common/network-policy';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DueNotifier } from './due-notifier';
@@ -51,14 +45,11 @@ export class TasksBatchService {
       }
       throw error;
     }
-    const paramsJson = stringifyJson(task.params ?? null);
-    const size = Buffer.byteLength(paramsJson);
-    if (size > this.config.maxParamsBytes) {
-      throw new PayloadTooLargeException(
-        `tasks[${index}].params is ${size} bytes, more than the limit of ` +
-          `${this.config.maxParamsBytes} bytes`,
-      );
-    }
+    const paramsJson = paramsJsonWithin(
+      task.params,
+      this.config.maxParamsBytes,
+      `tasks[${index}].params`,
+    );
     return { key: task.key, timestamp, paramsJson, handler };
   }
 }

@@ -4,12 +4,11 @@ import {
   Inject,
   Injectable,
   NotFoundException,
-  PayloadTooLargeException,
 } from '@nestjs/common';
 import { LosslessNumber } from 'lossless-json';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { trimEpoch } from '../../common/epoch';
-import { stringifyJson } from '../../common/lossless-json';
+import { paramsJsonWithin } from '../../common/params-json';
 import { assertCallbackUrlAllowed } from '../../common/network-policy';
 import { RawJson } from '../../common/raw-json';
 import { maskUrlSecrets } from '../../common/url-secrets';
@@ -55,13 +54,7 @@ export class TasksService {
   /** Creates (cate, key) or replaces its time, params and handler. Answers after commit. */
   async upsert(cate: string, dto: UpsertTaskDto): Promise<void> {
     assertCallbackUrlAllowed(dto.handler, this.config); // literal IPs now; host names at delivery
-    const paramsJson = stringifyJson(dto.params ?? null);
-    const size = Buffer.byteLength(paramsJson);
-    if (size > this.config.maxParamsBytes) {
-      throw new PayloadTooLargeException(
-        `params is ${size} bytes, more than the limit of ${this.config.maxParamsBytes} bytes`,
-      );
-    }
+    const paramsJson = paramsJsonWithin(dto.params, this.config.maxParamsBytes);
     const due = taskDue(dto);
     const result = await this.tasks.upsert({
       cate,
