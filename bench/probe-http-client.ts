@@ -7,7 +7,6 @@
  *
  *   npx ts-node --transpile-only bench/probe-http-client.ts
  */
-import { HttpService } from '@nestjs/axios';
 import axios, { AxiosHeaders } from 'axios';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,6 +16,7 @@ import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { NetworkPolicy } from '../src/common/network-policy';
 import { AppConfig } from '../src/config/app-config';
+import { callbackHttpService } from '../src/modules/dispatch/callback-http';
 import { CallbackClient } from '../src/modules/dispatch/callback.client';
 import { ConnectionGuard } from '../src/modules/dispatch/guarded-agent';
 import { UndiciTransport } from '../src/modules/dispatch/undici-transport';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const client = axios.create();
   const settings = { callbackNetworkPolicy: 'private', callbackAllowCidrs: ['127.0.0.1/32'] };
   const config = { ...settings, captureResponseBytes: 1024 } as Partial<AppConfig> as AppConfig;
-  const callbackClient = new CallbackClient(new HttpService(axios), config);
+  const callbackClient = new CallbackClient(callbackHttpService(), config);
   const transport = new UndiciTransport(
     new ConnectionGuard(new NetworkPolicy(settings as AppConfig)),
     { bodyCap: 1024, keepBytes: 1024 },

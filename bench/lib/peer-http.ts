@@ -5,9 +5,8 @@
  * network guard, set up as in the service, callbacks allowed to 127.0.0.1), so that the HTTP cost
  * is the same for every system and the ratios measure the queues.
  */
-import { HttpService } from '@nestjs/axios';
-import axios from 'axios';
 import { loadConfig } from '../../src/config/load-config';
+import { callbackHttpService } from '../../src/modules/dispatch/callback-http';
 import { CallbackClient } from '../../src/modules/dispatch/callback.client';
 
 /** What a peer stores with each job: the task as delay-tasks would hold it, plus where to post. */
@@ -30,7 +29,7 @@ const TIMEOUT_MS = 5000;
 
 export function createPeerHttp(): PeerHttp {
   const config = { ...loadConfig({}), callbackAllowCidrs: ['127.0.0.1/32'] };
-  const client = new CallbackClient(new HttpService(axios.create()), config);
+  const client = new CallbackClient(callbackHttpService(), config);
   return {
     deliver: async (job, deliveryId) => {
       const body = `{"cate":${JSON.stringify(job.cate)},"inAdvance":false,"key":${job.key},"params":${JSON.stringify(job.params)}}`;

@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import axios from 'axios';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetworkPolicy } from '../../common/network-policy';
 import { AppConfig } from '../../config/app-config';
+import { callbackHttpService } from './callback-http';
 import { CallbackClient, RESPONSE_BODY_CAP } from './callback.client';
 import { BlockedAddressError, ConnectionGuard } from './guarded-agent';
 import {
@@ -157,7 +157,7 @@ describe('UndiciTransport', () => {
   }
 
   function client(): CallbackClient {
-    const created = new CallbackClient(new HttpService(axios), config);
+    const created = new CallbackClient(callbackHttpService(), config);
     cleanups.push(() => Promise.resolve(created.close()));
     return created;
   }
@@ -263,6 +263,31 @@ describe('UndiciTransport', () => {
         host: `127.0.0.1:${receiver.port}`,
       });
       expect(receiver.requests[0]['accept-encoding']).toBeUndefined();
+    });
+
+    it('hands on Retry-After, in any case, and no other response header', async () => {
+      const receiver = await server((_req, res) => {
+        res.writeHead(429, { 'Retry-After': '30', 'X-Other': 'y' }).end('slow down');
+      });
+      const through = transport();
+      const response = await axios.request<Promise<string>>({
+        method: 'post',
+        url: receiver.url(),
+        data: '{}',
+        adapter: through.adapter,
+        validateStatus: () => true,
+      });
+      expect(response.status).toBe(429);
+      expect({ ...response.headers.toJSON() }).toStrictEqual({ 'retry-after': '30' });
+      await expect(response.data).resolves.toBe('slow down');
+      await expect(
+        client().post({ url: receiver.url(), body: '{}', headers: {}, timeoutMs: 1000 }),
+      ).resolves.toStrictEqual({
+        kind: 'response',
+        status: 429,
+        retryAfter: '30',
+        body: 'slow down',
+      });
     });
 
     it('closes its connections on close()', async () => {

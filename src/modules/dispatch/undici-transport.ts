@@ -53,7 +53,7 @@ interface Target {
  * origin, every new connection dialled by a connector that checks the address it dials against
  * the network policy (a literal IP before connecting, a name through a lookup that passes on only
  * allowed addresses). It does only what a callback needs, whatever else the config says: no
- * redirect followed, no proxy, no content decoding, no cookies.
+ * redirect followed, no proxy, no content decoding, no cookies, no response header but Retry-After.
  *
  * - `config.timeout` bounds the whole attempt: connect, headers and body. Before the status
  *   arrives it rejects with AttemptTimeoutError; after, it ends the body read.
@@ -229,8 +229,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       data: new Promise<string>((resolve) => (this.resolveBody = resolve)),
       status: statusCode,
       statusText: statusMessage ?? '',
-      // Built once here: axios would otherwise build it twice from a plain object.
-      headers: new AxiosHeaders(headers as Record<string, string | string[]>),
+      headers: responseHeaders(headers),
       config: this.config,
     };
     const { validateStatus } = this.config;
@@ -301,7 +300,17 @@ function expire(exchange: Exchange): void {
   exchange.expire();
 }
 
-/** axios's request headers as undici's flat name/value list (set values only). */
+/**
+ * The response headers a callback's outcome reads, as axios headers: Retry-After only (the
+ * receiver's snooze; see retry-policy.ts). axios validates and normalizes every header it is
+ * given, up to three times per response; the others would be that work for nothing.
+ */
+function responseHeaders(headers: Record<string, string | string[] | undefined>): AxiosHeaders {
+  const retryAfter = headers['retry-after'];
+  return new AxiosHeaders(retryAfter === undefined ? undefined : { 'retry-after': retryAfter });
+}
+
+/** Whether a request header name is Authorization, in any case. */
 function isAuthorization(name: string): boolean {
   return name.length === 13 && name.toLowerCase() === 'authorization';
 }
@@ -314,6 +323,7 @@ function decoded(component: string): string {
   }
 }
 
+/** axios's request headers as undici's flat name/value list (set values only). */
 function headerList(headers: InternalAxiosRequestConfig['headers']): string[] {
   const list: string[] = [];
   for (const name of Object.keys(headers)) {
