@@ -79,14 +79,16 @@ function leaseDue(owner: string, timeout: string, margin: string): string {
  * claim: the worker dates attempts and webhook signatures by it, not by its own clock.
  */
 export const CLAIM_DUE = `
-  WITH due AS (
-    SELECT t.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets
-    FROM tasks t LEFT JOIN handlers h ON h.cate = t.cate
+  WITH picked AS MATERIALIZED (
+    SELECT t.id, t.cate FROM tasks t
     WHERE t.state = 'pending' AND t.run_at <= now() AND t.cate <> ALL($5::text[])
       AND ${NOT_HELD}
     ORDER BY t.run_at, t.id
     LIMIT $1::int
     FOR UPDATE OF t SKIP LOCKED
+  ), due AS (
+    SELECT p.id, h.url AS category_url, h.max_attempts, h.timeout_ms, h.concurrency, h.secrets
+    FROM picked p LEFT JOIN handlers h ON h.cate = p.cate
   )
   ${leaseDue('$2', '$3', '$4')}
   RETURNING ${CLAIMED_COLUMNS}`;

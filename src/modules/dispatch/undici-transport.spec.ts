@@ -1,4 +1,4 @@
-import axios from 'axios';
+import axios, { AxiosHeaders } from 'axios';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, IncomingHttpHeaders, RequestListener, Server } from 'node:http';
@@ -278,7 +278,10 @@ describe('UndiciTransport', () => {
         validateStatus: () => true,
       });
       expect(response.status).toBe(429);
-      expect({ ...response.headers.toJSON() }).toStrictEqual({ 'retry-after': '30' });
+      expect(response.headers).toBeInstanceOf(AxiosHeaders);
+      expect({ ...(response.headers as AxiosHeaders).toJSON() }).toStrictEqual({
+        'retry-after': '30',
+      });
       await expect(response.data).resolves.toBe('slow down');
       await expect(
         client().post({ url: receiver.url(), body: '{}', headers: {}, timeoutMs: 1000 }),
