@@ -16,25 +16,24 @@ import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { testDatabaseUrl } from '../test/setup/test-server';
 import { backendPids, dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
 import { DueRange, PeerProcess, startPeerProcess } from './lib/peer-process';
-import {
-  collect,
-  meterCpu,
-  Receiver,
-  rssMb,
-  Service,
-  startReceiver,
-  startService,
-} from './lib/processes';
+import { collect, Receiver, rssMb, Service, startReceiver, startService } from './lib/processes';
 import { startRedisServer } from './lib/redis-server';
-import { round, summarizeLateness } from './lib/stats';
+import {
+  checkpoint,
+  collectBurst,
+  CONCURRENCY,
+  machine,
+  type Metered,
+  serviceEnv,
+  splitWarmup,
+} from './lib/scenarios';
+import { round } from './lib/stats';
 import { latenessCdf } from './lib/svg-chart';
-import type { Arrival } from './receiver-process';
 
 const QUICK = process.argv.includes('--quick');
 const SYSTEMS = ['ours', 'graphile', 'pgboss', 'bullmq'] as const;
@@ -51,7 +50,6 @@ const selected = (system: System): boolean => ONLY.includes(system);
 const SIZES = QUICK
   ? { rate: 500, seconds: 5, burst: 5000, ingestSeconds: 5, filler: 100_000 }
   : { rate: 1000, seconds: 20, burst: 50_000, ingestSeconds: 15, filler: 1_000_000 };
-const CONCURRENCY = 64;
 /** Seconds of load before the lateness measurement starts (see lateness()). */
 const WARMUP_SECONDS = QUICK ? 2 : 3;
 const SERVER_URL = testDatabaseUrl();
@@ -65,14 +63,6 @@ function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-function serviceEnv(dbUrl: string): Record<string, string> {
-  return {
-    DATABASE_URL: dbUrl,
-    CALLBACK_ALLOW_CIDRS: '127.0.0.1/32',
-    DISPATCH_CONCURRENCY: String(CONCURRENCY),
-  };
-}
-
 const nowSec = (): number => Date.now() / 1000;
 
 /**
@@ -82,7 +72,7 @@ const nowSec = (): number => Date.now() / 1000;
  * 10–20 ms), and the target is the steady state. The warm-up's own figures are kept as `cold`.
  */
 async function lateness(dbUrl: string, receiver: Receiver, cate: string, firstKey: number) {
-  await checkpoint();
+  await checkpoint(SERVER_URL);
   const count = SIZES.rate * (WARMUP_SECONDS + SIZES.seconds);
   const startSec = nowSec() + 4;
   await insertTasks(dbUrl, {
@@ -97,74 +87,6 @@ async function lateness(dbUrl: string, receiver: Receiver, cate: string, firstKe
   return splitWarmup(arrivals, startSec + WARMUP_SECONDS);
 }
 
-/**
- * Lateness of the arrivals due from `measuredFromSec` on (with their samples), and of the warm-up
- * before it.
- */
-function splitWarmup(arrivals: Arrival[], measuredFromSec: number) {
-  const lateness = (list: Arrival[]) => list.map((a) => a.arrivedAtMs - a.due * 1000);
-  const samples = lateness(arrivals.filter((a) => a.due >= measuredFromSec));
-  return {
-    ...summarizeLateness(samples),
-    samples,
-    cold: summarizeLateness(lateness(arrivals.filter((a) => a.due < measuredFromSec))),
-  };
-}
-
-/**
- * Writes out what earlier scenarios left dirty (the million-row fill above all) before a
- * measurement starts, so that a checkpoint does not land in the middle of the next scenario,
- * ours or the peer's.
- */
-async function checkpoint(): Promise<void> {
-  await withClient(SERVER_URL, (c) => c.query('CHECKPOINT'));
-}
-
-/** `count` tasks all due at one instant: deliveries per second from the due time to the last. */
-function burstFigures(arrivals: Arrival[], dueSec: number) {
-  const last = Math.max(...arrivals.map((a) => a.arrivedAtMs));
-  const late = summarizeLateness(arrivals.map((a) => a.arrivedAtMs - a.due * 1000));
-  const ids = new Set(arrivals.map((a) => a.deliveryId));
-  return {
-    perSecond: round(arrivals.length / ((last - dueSec * 1000) / 1000), 0),
-    p50: late.p50,
-    p99: late.p99,
-    early: late.early,
-    delivered: ids.size,
-    duplicates: arrivals.length - ids.size,
-  };
-}
-
-/** Processes whose CPU time a burst is charged with: the worker's, and its store's. */
-interface Metered {
-  worker: () => Promise<number[]>;
-  store: () => Promise<number[]>;
-}
-
-/**
- * Collects a burst due at `dueSec`. With `metered`, also the CPU time (µs per delivery) of the
- * worker and of its store from the due time to the last arrival: a steadier figure than the rate
- * on a machine whose neighbours vary, and one that shows where each system spends its work.
- */
-async function collectBurst(
-  receiver: Receiver,
-  dueSec: number,
-  timeoutMs: number,
-  metered?: Metered,
-) {
-  await new Promise((r) => setTimeout(r, Math.max(0, dueSec * 1000 - Date.now())));
-  const workerCpu = metered && (await meterCpu(metered.worker));
-  const storeCpu = metered && (await meterCpu(metered.store));
-  const arrivals = await collect(receiver, SIZES.burst, timeoutMs);
-  const perJob = (micros: number | null | undefined): number | null =>
-    micros == null || arrivals.length === 0 ? null : Math.round(micros / arrivals.length);
-  return {
-    ...burstFigures(arrivals, dueSec),
-    cpuUsPerJob: perJob(await workerCpu?.()),
-    storeCpuUsPerJob: perJob(await storeCpu?.()),
-  };
-}
-
 async function burst(
   dbUrl: string,
   receiver: Receiver,
@@ -172,7 +94,7 @@ async function burst(
   firstKey: number,
   metered?: Metered,
 ) {
-  await checkpoint();
+  await checkpoint(SERVER_URL);
   const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 20_000);
   await insertTasks(dbUrl, {
     cate,
@@ -182,7 +104,7 @@ async function burst(
     startSec: dueSec,
     stepSec: 0,
   });
-  return collectBurst(receiver, dueSec, 180_000, metered);
+  return collectBurst(receiver, SIZES.burst, dueSec, 180_000, metered);
 }
 
 async function ingest(service: Service): Promise<{ perSecond: number; p99: number }> {
@@ -414,7 +336,7 @@ async function runPeer(
   try {
     log(`${spec.label}: lateness`);
     const count = SIZES.rate * (WARMUP_SECONDS + SIZES.seconds);
-    await checkpoint();
+    await checkpoint(SERVER_URL);
     const startSec = nowSec() + 4 + count / 10_000;
     const range = (n: number, start: number, step: number): DueRange => ({
       url: receiver.url,
@@ -429,10 +351,10 @@ async function runPeer(
     const late = splitWarmup(arrivals, startSec + WARMUP_SECONDS);
     samples.push({ label: spec.label, latenessMs: late.samples });
     log(`${spec.label}: burst of ${SIZES.burst}`);
-    await checkpoint();
+    await checkpoint(SERVER_URL);
     const dueSec = Math.ceil(nowSec() + 3 + SIZES.burst / 5_000);
     await peer.enqueue(range(SIZES.burst, dueSec, 0));
-    const burst1 = await collectBurst(receiver, dueSec, 300_000, {
+    const burst1 = await collectBurst(receiver, SIZES.burst, dueSec, 300_000, {
       worker: () => Promise.resolve([peer.pid]),
       store: storePids,
     });
@@ -465,14 +387,6 @@ async function runPeer(
       await cleanup();
     }
   }
-}
-
-async function machine(): Promise<Results> {
-  const version = await withClient(SERVER_URL, async (c) => {
-    const { rows } = await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
-    return rows[0].v;
-  });
-  return { cores: cpus().length, cpu: cpus()[0]?.model, postgres: version, node: process.version };
 }
 
 const PREFIXES = PEERS.map((p) => p.prefix);
@@ -593,7 +507,7 @@ async function main(): Promise<void> {
   const results: Results = {
     date: new Date().toISOString(),
     quick: QUICK,
-    machine: await machine(),
+    machine: await machine(SERVER_URL),
   };
   if (ONLY.length < SYSTEMS.length) results.only = ONLY;
   const samples: Samples = [];

@@ -1,11 +1,10 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyMiddleware } from './common/api-key.middleware';
 import { CrossSiteRequestMiddleware } from './common/cross-site-request.middleware';
 import { EnvelopeExceptionFilter } from './common/envelope-exception.filter';
-import { EnvelopeInterceptor } from './common/envelope.interceptor';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { loggerModuleParams } from './common/logging/logging.options';
 import { AppValidationPipe } from './common/validation.pipe';
@@ -53,7 +52,6 @@ export class AppModule implements NestModule {
       providers: [
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: EnvelopeExceptionFilter },
-        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
       ],
     };
   }

@@ -3,6 +3,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { EnvelopeExpressAdapter } from './common/envelope.adapter';
 import { bootstrapLogger } from './common/logging/logging.options';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
@@ -46,10 +47,14 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('Main');
   const database = await openDatabase(config);
   try {
-    const app = await NestFactory.create(AppModule.forRoot(config, database.url), {
-      bodyParser: false, // JsonBodyMiddleware parses bodies losslessly
-      bufferLogs: true,
-    });
+    const app = await NestFactory.create(
+      AppModule.forRoot(config, database.url),
+      new EnvelopeExpressAdapter(), // answers in the envelope
+      {
+        bodyParser: false, // JsonBodyMiddleware parses bodies losslessly
+        bufferLogs: true,
+      },
+    );
     configureApp(app, config);
     handleSignals(app, database, logger);
     if (config.listenHost) await app.listen(config.port, config.listenHost);

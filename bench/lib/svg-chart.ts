@@ -25,6 +25,12 @@ export interface LineChartOptions {
   yMax?: number;
   /** Formats a y tick label (a percentage, say). */
   yFormat?: (value: number) => string;
+  /** Formats an x tick label (on a log axis, its first decade may stand for zero, say). */
+  xFormat?: (value: number) => string;
+  /** A dot on each point: for series of a few measured points rather than a curve. */
+  markers?: boolean;
+  /** Where the x ticks go (replica counts, say), instead of round steps or decades. */
+  xTicks?: number[];
 }
 
 const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9'];
@@ -65,10 +71,11 @@ function axes(
   y: (v: number) => number,
 ): string[] {
   const parts: string[] = [];
+  const xFormat = o.xFormat ?? formatNumber;
   for (const t of xs) {
     parts.push(
       `<line x1="${x(t)}" y1="${PLOT.top}" x2="${x(t)}" y2="${PLOT.bottom}" stroke="#ddd"/>`,
-      `<text x="${x(t)}" y="${PLOT.bottom + 16}" text-anchor="middle">${formatNumber(t)}</text>`,
+      `<text x="${x(t)}" y="${PLOT.bottom + 16}" text-anchor="middle">${escapeXml(xFormat(t))}</text>`,
     );
   }
   const yFormat = o.yFormat ?? formatNumber;
@@ -118,10 +125,14 @@ export function lineChart(o: LineChartOptions): string {
   const x = (v: number): number => round1(PLOT.left + toX(v) * (PLOT.right - PLOT.left));
   const y = (v: number): number =>
     round1(PLOT.bottom - span(v, yMin, yMax) * (PLOT.bottom - PLOT.top));
-  const xTicks = o.xLog ? decades(xMin, xMax) : linearTicks(xMin, xMax);
-  const lines = o.series.map((s, i) => {
+  const xTicks = o.xTicks ?? (o.xLog ? decades(xMin, xMax) : linearTicks(xMin, xMax));
+  const lines = o.series.flatMap((s, i) => {
+    const colour = COLOURS[i % COLOURS.length];
     const d = s.points.map(([px, py], j) => `${j === 0 ? 'M' : 'L'}${x(px)},${y(py)}`).join('');
-    return `<path d="${d}" fill="none" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="2"/>`;
+    const dots = o.markers
+      ? s.points.map(([px, py]) => `<circle cx="${x(px)}" cy="${y(py)}" r="3.5" fill="${colour}"/>`)
+      : [];
+    return [`<path d="${d}" fill="none" stroke="${colour}" stroke-width="2"/>`, ...dots];
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ${FONT}>`,

@@ -8,10 +8,12 @@ import {
   IsCate,
   isHttpUrl,
   IsHttpUrl,
+  isTaskKey,
   IsTaskKey,
   IsUnixTimestamp,
   KEY_MESSAGE,
   MAX_TIMESTAMP,
+  MAX_UINT64,
   MAX_URL_LENGTH,
   TIMESTAMP_MESSAGE,
   ToKeyString,
@@ -77,6 +79,17 @@ describe('ToKeyString and IsTaskKey', () => {
   ])('rejects %s with the key rule', async (_name, key) => {
     const { messages } = await check(KeyDto, { key });
     expect(messages).toStrictEqual([KEY_MESSAGE]);
+  });
+});
+
+describe('isTaskKey', () => {
+  const byBigInt = (text: string) => BigInt(text) >= 1n && BigInt(text) <= MAX_UINT64;
+  it.each([
+    ...['0', '00000', '0'.repeat(19), '0'.repeat(20), '0'.repeat(18) + '1', '9'.repeat(19)],
+    ...['1' + '0'.repeat(19), '18446744073709551615', '18446744073709551616', '9'.repeat(20)],
+    ...['0'.repeat(5) + '18446744073709551615', '0'.repeat(5) + '18446744073709551616'],
+  ])('decides %s as its value in BigInt says', (text) => {
+    expect(isTaskKey(text)).toBe(byBigInt(text));
   });
 });
 

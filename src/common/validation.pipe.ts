@@ -7,6 +7,18 @@ import {
 } from '@nestjs/common';
 
 /**
+ * What a DTO class may offer the pipe for its usual input (ingest bodies, a category path): the
+ * instance the full validation would return for `value`, built by hand when `value` is plainly
+ * valid, else undefined. class-transformer and class-validator cost more per request than the
+ * rest of POST /task/:cate together (and most of a 1,000-task batch), and every rule broken is
+ * still theirs to report: an undefined answer sends the value the full way, so messages, and what
+ * is done with anything unusual (unknown fields, `at`, odd types), stay theirs.
+ */
+export interface PlainlyValidated {
+  validPlain(value: unknown): object | undefined;
+}
+
+/**
  * The one validation setup: unknown body fields are dropped (the original ignored them too),
  * values are transformed into DTO instances, and every rule broken is listed in the message.
  */
@@ -28,8 +40,21 @@ export class AppValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' && value !== undefined && !isPlainObject(value)) {
       throw new BadRequestException('request body must be a JSON object');
     }
+    if (metadata.type !== 'custom') {
+      const valid = (metadata.metatype as Partial<PlainlyValidated> | undefined)?.validPlain?.(
+        value,
+      );
+      if (valid !== undefined) return valid;
+    }
     return super.transform(value, metadata);
   }
+}
+
+/** An object as parseJson builds it (or Express's params): what validPlain takes apart. */
+export function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 /**

@@ -3,7 +3,7 @@ import { HealthCheckResult } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { JSON_CONTENT_TYPE } from '../../common/envelope';
-import { RawResponse } from '../../common/envelope.interceptor';
+import { RawResponse } from '../../common/envelope.adapter';
 import { ApiEnvelopeResponse } from '../../common/openapi.decorators';
 import { HealthReport } from './health.dto';
 import { HealthService } from './health.service';

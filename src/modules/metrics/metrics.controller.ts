@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
-import { RawResponse } from '../../common/envelope.interceptor';
+import { RawResponse } from '../../common/envelope.adapter';
 import { MetricsRegistry } from './metrics.registry';
 
 const METRICS_EXAMPLE = [

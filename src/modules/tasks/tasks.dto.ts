@@ -17,14 +17,19 @@ import { PageQueryDto } from '../../common/page-query';
 import {
   CATE_PATTERN,
   IsCate,
+  isHttpUrl,
   IsHttpUrl,
+  isTaskKey,
   IsTaskKey,
+  isUnixTimestamp,
   IsUnixTimestamp,
   MAX_TIMESTAMP,
   MAX_URL_LENGTH,
+  toKeyString,
   ToKeyString,
   ToTimestamp,
 } from '../../common/task-fields';
+import { isPlainRecord } from '../../common/validation.pipe';
 import { ATTEMPT_OUTCOMES, AttemptOutcome, TASK_STATES, TaskState } from './tasks.types';
 
 export const MAX_BATCH_TASKS = 1000;
@@ -132,6 +137,37 @@ export class UpsertTaskDto {
   @ValidateIf((dto: UpsertTaskDto) => dto.handler !== '')
   @IsHttpUrl()
   handler?: string;
+
+  /**
+   * The pipe's shortcut (PlainlyValidated) for the usual task: a JSON number timestamp, a key,
+   * and optionally params and a handler, each valid. The instance is the one plainToInstance and
+   * whitelisting make of it: the given fields in the given order, through the same transforms.
+   * Anything else (`at`, other fields, a timestamp as text or with more digits than a double
+   * holds, a field that breaks a rule) goes the full way.
+   */
+  static validPlain(value: unknown): UpsertTaskDto | undefined {
+    if (!isPlainRecord(value)) return undefined;
+    const dto = new UpsertTaskDto();
+    for (const name of Object.keys(value)) {
+      const given = value[name];
+      if (name === 'timestamp') {
+        if (typeof given !== 'number' || !isUnixTimestamp(given)) return undefined;
+        dto.timestamp = given;
+      } else if (name === 'key') {
+        const key = toKeyString(given);
+        if (typeof given === 'object' || !isTaskKey(key)) return undefined;
+        dto.key = key;
+      } else if (name === 'params') {
+        dto.params = given;
+      } else if (name === 'handler') {
+        if (!(given === null || given === '' || isHttpUrl(given))) return undefined;
+        dto.handler = given as string;
+      } else {
+        return undefined;
+      }
+    }
+    return dto.timestamp === undefined || dto.key === undefined ? undefined : dto;
+  }
 }
 
 export class DeleteTaskDto {
@@ -192,6 +228,24 @@ export class BatchUpsertTasksDto {
   @ValidateNested({ each: true })
   @Type(() => UpsertTaskDto)
   tasks!: UpsertTaskDto[];
+
+  /** The pipe's shortcut (PlainlyValidated): `tasks` alone, 1 to 1,000 plainly valid tasks. */
+  static validPlain(value: unknown): BatchUpsertTasksDto | undefined {
+    if (!isPlainRecord(value)) return undefined;
+    const names = Object.keys(value);
+    const given = value.tasks;
+    if (names.length !== 1 || !Array.isArray(given)) return undefined;
+    if (given.length < 1 || given.length > MAX_BATCH_TASKS) return undefined;
+    const tasks: UpsertTaskDto[] = [];
+    for (const item of given) {
+      const task = UpsertTaskDto.validPlain(item);
+      if (task === undefined) return undefined;
+      tasks.push(task);
+    }
+    const dto = new BatchUpsertTasksDto();
+    dto.tasks = tasks;
+    return dto;
+  }
 }
 
 export class ListTasksQueryDto extends PageQueryDto {
