@@ -25,6 +25,7 @@ import { collect, Receiver, rssMb, Service, startReceiver, startService } from '
 import { startRedisServer } from './lib/redis-server';
 import {
   checkpoint,
+  cleanUpOnSignal,
   collectBurst,
   CONCURRENCY,
   machine,
@@ -485,25 +486,11 @@ function printTable(r: Results): void {
   );
 }
 
-/**
- * Clean-ups owed while a scenario runs (a database to drop, a redis-server to stop), so that a
- * signal pays them too: its default action would end the harness without its finally blocks.
- */
-const owed = new Set<() => Promise<void>>();
-
-function exitOnSignal(signal: string): void {
-  log(`${signal}: cleaning up`);
-  const deadline = new Promise((r) => setTimeout(r, 10_000));
-  // process.exit then runs the exit hooks that kill the child processes still running.
-  void Promise.race([Promise.allSettled([...owed].map((cleanup) => cleanup())), deadline]).finally(
-    () => process.exit(130),
-  );
-}
+/** Clean-ups owed while a scenario runs (see cleanUpOnSignal); set up when main starts. */
+let owed = new Set<() => Promise<void>>();
 
 async function main(): Promise<void> {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => exitOnSignal(signal));
-  }
+  owed = cleanUpOnSignal(log);
   const results: Results = {
     date: new Date().toISOString(),
     quick: QUICK,

@@ -23,7 +23,14 @@ import { CLAIM_DUE, NEXT_DUE_DELAY } from '../src/modules/dispatch/queue.sql';
 import { testDatabaseUrl } from '../test/setup/test-server';
 import { backendPids, dropDatabase, freshDatabase, insertTasks, withClient } from './lib/db';
 import { collect, Receiver, Service, startReceiver, startService } from './lib/processes';
-import { checkpoint, collectBurst, machine, serviceEnv, splitWarmup } from './lib/scenarios';
+import {
+  checkpoint,
+  cleanUpOnSignal,
+  collectBurst,
+  machine,
+  serviceEnv,
+  splitWarmup,
+} from './lib/scenarios';
 import { round } from './lib/stats';
 import { lineChart, Series } from './lib/svg-chart';
 import type { Arrival } from './receiver-process';
@@ -602,17 +609,8 @@ async function serverSettings(): Promise<Record<string, string>> {
   return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
 }
 
-/** Database drop owed while the run lasts, so that a signal pays it too (as in bench/run.ts). */
-const owed = new Set<() => Promise<void>>();
-
-function exitOnSignal(signal: string): void {
-  log(`${signal}: cleaning up`);
-  const deadline = new Promise((r) => setTimeout(r, 10_000));
-  // process.exit then runs the exit hooks that kill the replicas still running.
-  void Promise.race([Promise.allSettled([...owed].map((cleanup) => cleanup())), deadline]).finally(
-    () => process.exit(130),
-  );
-}
+/** The database drop owed while the run lasts (see cleanUpOnSignal); set up when main starts. */
+let owed = new Set<() => Promise<void>>();
 
 async function run(dbUrl: string, receiver: Receiver, results: Results): Promise<void> {
   // The first replica to start applies the migrations; the fill needs the table.
@@ -655,9 +653,7 @@ function redraw(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--redraw')) return redraw();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => exitOnSignal(signal));
-  }
+  owed = cleanUpOnSignal(log);
   const started = performance.now();
   const results: Results = {
     date: new Date().toISOString(),

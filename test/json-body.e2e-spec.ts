@@ -86,8 +86,10 @@ describe('request bodies', () => {
       const res = await post('/task/costly', body);
       expect(res.status).toBe(413);
       expect(res.body.msg).toMatch(/^params is \d+ bytes, more than the limit of 65536 bytes$/);
-      // Before, these took seconds (class-transformer is quadratic in an object's keys); now tens of milliseconds (a loaded machine is slower).
-      expect(performance.now() - started).toBeLessThan(1500);
+      // Before, these took seconds (class-transformer is quadratic in an object's keys); now
+      // 200–350 ms here alone. The bound leaves room for a CI machine running suites in parallel
+      // on a cold compile cache (1,640 ms seen once): the quadratic path takes far longer.
+      expect(performance.now() - started).toBeLessThan(5000);
     },
   );
 

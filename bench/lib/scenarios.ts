@@ -98,3 +98,25 @@ export async function collectBurst(
     storeCpuUsPerJob: perJob(await storeCpu?.()),
   };
 }
+
+/**
+ * Clean-ups owed while a benchmark runs (a database to drop, a redis-server to stop), paid on
+ * SIGINT and SIGTERM too: their default action would end the harness without its finally
+ * blocks. Add a clean-up while it is owed, delete it once paid; at a signal, all those owed run
+ * (10 s at most), then the process exits, and its exit hooks kill the child processes still
+ * running.
+ */
+export function cleanUpOnSignal(log: (message: string) => void): Set<() => Promise<void>> {
+  const owed = new Set<() => Promise<void>>();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      const deadline = new Promise((r) => setTimeout(r, 10_000));
+      void Promise.race([
+        Promise.allSettled([...owed].map((cleanup) => cleanup())),
+        deadline,
+      ]).finally(() => process.exit(130));
+    });
+  }
+  return owed;
+}
