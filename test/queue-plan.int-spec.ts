@@ -206,9 +206,27 @@ async function expectPlan(
   }
 }
 
+/** A connection of the dispatcher's own pool, so that EXPLAIN runs under its session settings. */
+interface DispatchConnection {
+  client: PoolClient;
+  close(): Promise<void>;
+}
+
+async function dispatchConnection(url: string): Promise<DispatchConnection> {
+  const dispatchPool = new DispatchPool(url, 1);
+  const client = await dispatchPool.pool.connect();
+  return {
+    client,
+    close: async () => {
+      client.release();
+      await dispatchPool.onApplicationShutdown();
+    },
+  };
+}
+
 describe('queue statement plans on 1,000,000 tasks', () => {
   let db: TestDatabase;
-  let dispatchPool: DispatchPool;
+  let connection: DispatchConnection | undefined;
   let client: PoolClient;
 
   beforeAll(async () => {
@@ -252,14 +270,12 @@ describe('queue statement plans on 1,000,000 tasks', () => {
     for (const { definition } of indexes) await db.query(definition);
     await db.query('ANALYZE tasks');
     await db.query('ANALYZE handlers');
-    // The dispatcher's own pool, so that EXPLAIN runs under its session settings.
-    dispatchPool = new DispatchPool(db.url, 1);
-    client = await dispatchPool.pool.connect();
+    connection = await dispatchConnection(db.url);
+    client = connection.client;
   }, 120_000);
 
   afterAll(async () => {
-    client?.release();
-    await dispatchPool?.onApplicationShutdown();
+    await connection?.close();
     await db?.drop();
   });
 
@@ -382,7 +398,7 @@ describe('queue statement plans on 1,000,000 tasks', () => {
 describe('CLAIM_DUE on a burst the statistics have not seen', () => {
   const BURST = 20_000;
   let db: TestDatabase;
-  let dispatchPool: DispatchPool;
+  let connection: DispatchConnection | undefined;
   let client: PoolClient;
 
   beforeAll(async () => {
@@ -397,13 +413,12 @@ describe('CLAIM_DUE on a burst the statistics have not seen', () => {
        FROM generate_series(1, $1::int) g`,
       [BURST],
     );
-    dispatchPool = new DispatchPool(db.url, 1);
-    client = await dispatchPool.pool.connect();
+    connection = await dispatchConnection(db.url);
+    client = connection.client;
   }, 60_000);
 
   afterAll(async () => {
-    client?.release();
-    await dispatchPool?.onApplicationShutdown();
+    await connection?.close();
     await db?.drop();
   });
 
